@@ -4,6 +4,10 @@ import type { z } from 'zod';
 export interface FieldError {
   path: string;
   message: string;
+  /** Which item of a batch (0-based), when the input held several. */
+  index?: number;
+  /** The NDJSON line (1-based) the item came from. */
+  line?: number;
 }
 
 /** `['payload', 'flavors', 0, 'pcrIndex']` → `payload.flavors[0].pcrIndex`. */
@@ -32,9 +36,18 @@ export function fieldErrors(error: z.ZodError, prefix = ''): FieldError[] {
 /** Thrown where input is refused; carries every field error, never a partial verdict. */
 export class ValidationError extends Error {
   readonly details: readonly FieldError[];
-  constructor(message: string, details: readonly FieldError[]) {
-    super(`${message}: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`);
+  /** The verdict without the details, e.g. `invalid event`. */
+  readonly summary: string;
+  constructor(summary: string, details: readonly FieldError[]) {
+    super(`${summary}: ${details.map(describeFieldError).join('; ')}`);
     this.name = 'ValidationError';
+    this.summary = summary;
     this.details = details;
   }
+}
+
+/** `line 3: payload.status: Invalid option ...` — the form people read in a terminal. */
+export function describeFieldError(error: FieldError): string {
+  const where = error.line !== undefined ? `line ${error.line}: ` : error.index !== undefined ? `[${error.index}] ` : '';
+  return `${where}${error.path}: ${error.message}`;
 }

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { fieldErrors, type FieldError } from '../model/validation.js';
+import { configSchema, type Config } from './schema.js';
+
+/** A configuration that cannot be used; every problem named by file and option path. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly file: string,
+    readonly details: readonly FieldError[],
+  ) {
+    super(details.map((d) => `${file}: ${d.path}: ${d.message}`).join('\n'));
+  }
+}
+
+/** Parses and validates a configuration held in memory (the file name is for messages). */
+export function parseConfig(text: string, file = '(inline)', baseDir = process.cwd()): Config {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? '?'}`, message: e.message.split('\n')[0] ?? e.message })),
+    );
+  }
+  const data: unknown = doc.toJS() ?? {};
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw new ConfigError(file, [{ path: '(root)', message: 'must be a mapping of options' }]);
+  }
+  const result = configSchema(baseDir).safeParse(data);
+  if (!result.success) throw new ConfigError(file, fieldErrors(result.error));
+  return result.data;
+}
+
+/** Loads a YAML configuration file; without one, every option takes its default. */
+export function loadConfig(file?: string): Config {
+  if (file === undefined) return parseConfig('{}', '(defaults)');
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(path, [{ path: '(file)', message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}` }]);
+  }
+  return parseConfig(text, path, dirname(path));
+}

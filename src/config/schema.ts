@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { secretField } from './secret.js';
+
+/**
+ * The service's configuration: one YAML file, every option documented here. Unknown keys are
+ * refused (a misspelt option must not be silently ignored). `baseDir` anchors relative paths.
+ */
+export function configSchema(baseDir: string) {
+  const secret = secretField(() => baseDir);
+
+  const topics = z
+    .strictObject({
+      events: z.string().min(1).default('trustwire.events').describe('raw events, validated at ingest, keyed by host id'),
+      enriched: z.string().min(1).default('trustwire.enriched').describe('canonical enriched events the sinks consume'),
+      hostState: z.string().min(1).default('trustwire.host-state').describe("compacted changelog of each host's state"),
+      dlq: z.string().min(1).default('trustwire.dlq').describe('what could not be processed or delivered, with the reason'),
+    })
+    .prefault({});
+
+  const kafka = z
+    .strictObject({
+      brokers: z
+        .array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port'))
+        .default([])
+        .describe('bootstrap brokers; empty starts the embedded local broker (development only)'),
+      clientId: z.string().min(1).default('trustwire'),
+      ssl: z
+        .strictObject({
+          ca: z.string().optional().describe('PEM file of the CA that signed the brokers’ certificates'),
+          rejectUnauthorized: z.boolean().default(true),
+        })
+        .optional()
+        .describe('TLS to the brokers; absent means plaintext'),
+      sasl: z
+        .strictObject({
+          mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+          username: z.string().min(1),
+          password: secret,
+        })
+        .optional(),
+      topics,
+      partitions: z.number().int().min(1).max(1000).default(6).describe('partitions of each topic trustwire creates'),
+      replicationFactor: z
+        .number()
+        .int()
+        .min(1)
+        .optional()
+        .describe('replicas of each topic trustwire creates; absent: 1 on the embedded broker, the broker default otherwise'),
+    })
+    .prefault({});
+
+  const http = z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+      bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024).describe('larger request bodies get 413'),
+      maxEventsPerRequest: z.number().int().min(1).max(100_000).default(1000),
+    })
+    .prefault({});
+
+  const ingest = z
+    .strictObject({
+      tokens: z
+        .array(z.strictObject({ name: z.string().min(1).describe('who holds the token; logged, the token never is'), token: secret }))
+        .default([])
+        .describe('bearer tokens accepted by POST /v1/events; empty uses the embedded default token file'),
+    })
+    .prefault({});
+
+  return z.strictObject({
+    kafka,
+    http,
+    ingest,
+    log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+  });
+}
+
+export type Config = z.infer<ReturnType<typeof configSchema>>;
+export type KafkaSettings = Config['kafka'];

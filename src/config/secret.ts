@@ -1,0 +1,82 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { inspect } from 'node:util';
+import { z } from 'zod';
+
+const REDACTED = '[redacted]';
+const sha256 = (text: string) => createHash('sha256').update(text).digest();
+
+/**
+ * A secret value (token, password, key). Every way of turning it into text — String(),
+ * JSON.stringify, util.inspect, pino — prints `[redacted]`; only `reveal()` gives the value,
+ * at the one place that hands it to the wire.
+ */
+export class Secret {
+  readonly #value: string;
+  /** Where the value came from, safe to print: `env:NAME`, `file:/path` or `inline`. */
+  readonly origin: string;
+
+  constructor(value: string, origin: string) {
+    this.#value = value;
+    this.origin = origin;
+  }
+
+  reveal(): string {
+    return this.#value;
+  }
+
+  /** Compares in constant time, so a token check does not leak how much of a guess was right. */
+  equals(candidate: string): boolean {
+    // Hashing first gives equal lengths, which timingSafeEqual needs, and hides the length.
+    return timingSafeEqual(sha256(this.#value), sha256(candidate));
+  }
+
+  toString(): string {
+    return REDACTED;
+  }
+  toJSON(): string {
+    return REDACTED;
+  }
+  [inspect.custom](): string {
+    return `Secret(${this.origin})`;
+  }
+}
+
+/**
+ * A secret in the configuration: `{env: NAME}` or `{file: PATH}` (preferred: the value stays out
+ * of the file), or an inline string. Resolved while the configuration is parsed, so a missing
+ * variable or unreadable file is an error with the option's path, before anything starts.
+ */
+export function secretField(baseDir: () => string) {
+  return z
+    .union([
+      z.string().min(1),
+      z.strictObject({ env: z.string().min(1).describe('name of the environment variable holding the secret') }),
+      z.strictObject({ file: z.string().min(1).describe('path of a file holding the secret (trailing newline ignored)') }),
+    ])
+    .transform((ref, ctx) => {
+      if (typeof ref === 'string') return new Secret(ref, 'inline');
+      if ('env' in ref) {
+        const value = process.env[ref.env];
+        if (value === undefined || value === '') {
+          ctx.addIssue({ code: 'custom', message: `environment variable ${ref.env} is not set` });
+          return z.NEVER;
+        }
+        return new Secret(value, `env:${ref.env}`);
+      }
+      const path = isAbsolute(ref.file) ? ref.file : resolve(baseDir(), ref.file);
+      try {
+        const value = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+        if (value === '') {
+          ctx.addIssue({ code: 'custom', message: `secret file ${path} is empty` });
+          return z.NEVER;
+        }
+        return new Secret(value, `file:${path}`);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `cannot read secret file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}` });
+        return z.NEVER;
+      }
+    })
+    .meta({ secret: true });
+}
