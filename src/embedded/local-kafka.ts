@@ -8,15 +8,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-
-const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+import { PROJECT_ROOT, trustwireHome } from './paths.js';
 const POM = join(PROJECT_ROOT, 'scripts/kafka/pom.xml');
 
 export interface LocalKafkaOptions {
-  /** Where jars, data, config, pid and log live. Default `.trustwire/kafka` in the project. */
+  /** Where jars, data, config, pid and log live. Default `.trustwire/kafka` (TRUSTWIRE_HOME). */
   home?: string;
   /** Client port on 127.0.0.1; the controller listens on port + 1. */
   port?: number;
@@ -66,7 +64,7 @@ function pathsFor(home: string): Paths {
 }
 
 function resolveOptions(options: LocalKafkaOptions) {
-  const home = resolve(options.home ?? process.env.TRUSTWIRE_KAFKA_HOME ?? join(PROJECT_ROOT, '.trustwire/kafka'));
+  const home = resolve(options.home ?? process.env.TRUSTWIRE_KAFKA_HOME ?? join(trustwireHome(), 'kafka'));
   const port = options.port ?? Number(process.env.TRUSTWIRE_KAFKA_PORT ?? 19092);
   if (!Number.isInteger(port) || port < 1024 || port > 65534) {
     throw new LocalKafkaError(`TRUSTWIRE_KAFKA_PORT must be a port between 1024 and 65534, got ${port}`);

@@ -1,0 +1,37 @@
+/**
+ * `npm test`: starts what the suite needs (the local Kafka broker), runs every test file under
+ * test/ with node's test runner, and stops what it started. `npm test -- FILE...` runs a subset.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { PROJECT_ROOT } from '../src/embedded/paths.js';
+import { startLocalKafka, stopLocalKafka } from '../src/embedded/local-kafka.js';
+
+function testFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((entry) => (entry.isDirectory() ? testFiles(join(dir, entry.name)) : entry.name.endsWith('.test.ts') ? [join(dir, entry.name)] : []))
+    .sort();
+}
+
+const files = process.argv.length > 2 ? process.argv.slice(2) : testFiles(join(PROJECT_ROOT, 'test')).map((f) => relative(PROJECT_ROOT, f));
+const say = (line: string) => process.stderr.write(`[test setup] ${line}\n`);
+
+const broker = await startLocalKafka({ onProgress: say });
+say(`Kafka at ${broker.brokers.join(',')} (${broker.started ? 'started' : 'reused'}; log ${broker.logFile})`);
+
+const exitCode = await new Promise<number>((resolve) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
+    cwd: PROJECT_ROOT,
+    stdio: 'inherit',
+    env: { ...process.env, TRUSTWIRE_TEST_BROKERS: broker.brokers.join(',') },
+  });
+  child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+});
+
+// A broker this run started is stopped; one that was already running (a developer's) stays.
+if (broker.started && process.env.TRUSTWIRE_KEEP_BROKER !== '1') {
+  await stopLocalKafka();
+  say('stopped the Kafka broker this run started');
+}
+process.exitCode = exitCode;

@@ -1,0 +1,58 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from '../log.js';
+import { ValidationError } from '../model/validation.js';
+import { HttpError, type ErrorBody } from './errors.js';
+
+export interface ServerOptions {
+  logger: Logger;
+  bodyLimitBytes: number;
+  /** Whether the service can do its work now (Kafka connected); /readyz answers with it. */
+  isReady: () => boolean;
+}
+
+/** The one HTTP server: ingest, API, metrics and health all register on it. */
+export function createServer(options: ServerOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    bodyLimit: options.bodyLimitBytes,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+  });
+
+  app.setErrorHandler((error: FastifyError | Error, request, reply) => {
+    const { status, body, headers } = toErrorResponse(error, options.bodyLimitBytes);
+    if (status >= 500) request.log.error({ err: error, url: request.url }, body.error);
+    else request.log.info({ url: request.url, status, error: body.error }, 'request refused');
+    void reply.code(status).headers(headers).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ error: `no route ${request.method} ${request.url}`, details: [] } satisfies ErrorBody);
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    if (options.isReady()) return { status: 'ready' };
+    return reply.code(503).send({ error: 'not ready: Kafka is not connected', details: [] } satisfies ErrorBody);
+  });
+  return app;
+}
+
+function toErrorResponse(error: FastifyError | Error, bodyLimit: number): { status: number; body: ErrorBody; headers: Record<string, string> } {
+  if (error instanceof HttpError) return { status: error.statusCode, body: { error: error.message, details: error.details }, headers: error.headers };
+  if (error instanceof ValidationError) return { status: 400, body: { error: error.summary, details: error.details }, headers: {} };
+  const code = (error as FastifyError).code;
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, body: { error: `request body is larger than ${bodyLimit} bytes`, details: [] }, headers: {} };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return {
+        status: code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 415 : 400,
+        body: { error: error.message, details: [] },
+        headers: {},
+      };
+  }
+  const status = (error as FastifyError).statusCode;
+  if (status !== undefined && status >= 400 && status < 500) return { status, body: { error: error.message, details: [] }, headers: {} };
+  return { status: 500, body: { error: 'internal error', details: [] }, headers: {} };
+}

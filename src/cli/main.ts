@@ -1,0 +1,47 @@
+/** The `trustwire` command. Each sub-command lives in its own module and is loaded on use. */
+import { CliError } from './errors.js';
+
+const USAGE = `usage: trustwire <command> [options]
+
+commands:
+  start [--config FILE] [--keep-broker]
+        run the service; without configured brokers, start the local Kafka broker first
+  emit [FILE|-] [--format json|ndjson|auto] [--config FILE] [--brokers HOST:PORT,...]
+        validate events (JSON, a JSON array or NDJSON; stdin when no FILE) and produce them
+  config check FILE
+        validate a configuration file without starting anything
+  tail [--topic NAME] [--limit N] [--config FILE] [--brokers HOST:PORT,...]
+        print the events of a trustwire topic (default trustwire.events) as JSON lines
+`;
+
+const commands: Record<string, () => Promise<{ run(args: string[]): Promise<number> }>> = {
+  start: () => import('./start.js'),
+  emit: () => import('./emit.js'),
+  config: () => import('./config-check.js'),
+  tail: () => import('./tail.js'),
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const load = commands[name];
+  if (load === undefined) {
+    process.stderr.write(`trustwire: unknown command ${JSON.stringify(name)}\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await (await load()).run(args);
+  } catch (error) {
+    if (error instanceof CliError) {
+      process.stderr.write(`trustwire ${name}: ${error.message}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(`trustwire ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,66 @@
+import { loadConfig } from '../config/load.js';
+import { devTokenFile, ensureDevToken } from '../embedded/dev-token.js';
+import { startLocalKafka, stopLocalKafka, type LocalKafka } from '../embedded/local-kafka.js';
+import { createLogger } from '../log.js';
+import { startService } from '../service.js';
+import { parseOptions } from './options.js';
+
+/**
+ * `trustwire start`: the service. With no brokers configured it is the embedded default: the
+ * local Kafka broker is fetched and started first, and ingest takes the dev token.
+ */
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseOptions(args, {
+    config: { type: 'string', default: process.env.TRUSTWIRE_CONFIG },
+    'keep-broker': { type: 'boolean', default: false },
+  });
+  const config = loadConfig(values.config);
+  const logger = createLogger(config.log.level);
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+
+  let broker: LocalKafka | undefined;
+  if (config.kafka.brokers.length === 0) {
+    broker = await startLocalKafka({ onProgress: say });
+    config.kafka.brokers = broker.brokers;
+    config.kafka.replicationFactor ??= 1;
+    say(`${broker.started ? 'started' : 'reusing'} the local Kafka broker at ${broker.brokers.join(',')} (log: ${broker.logFile})`);
+  }
+  const devToken = config.ingest.tokens.length === 0;
+  const tokens = devToken ? [{ name: 'dev', token: ensureDevToken() }] : config.ingest.tokens;
+
+  const service = await startService(config, { logger, tokens });
+  say(banner(service.url, config.kafka.brokers, config.kafka.topics.events, devToken));
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      say(`${signal}: stopping`);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await service.close();
+  // The broker this command started goes with it, unless asked to stay for the next start.
+  if (broker?.started && !values['keep-broker']) {
+    await stopLocalKafka();
+    say('stopped the local Kafka broker');
+  }
+  return 0;
+}
+
+function banner(url: string, brokers: string[], topic: string, devToken: boolean): string {
+  const auth = devToken ? `-H "Authorization: Bearer $(cat ${devTokenFile()})"` : '-H "Authorization: Bearer $TOKEN"';
+  return [
+    '',
+    `trustwire is running`,
+    `  HTTP API     ${url}   (health: ${url}/healthz)`,
+    `  Kafka        ${brokers.join(',')}   events topic: ${topic}`,
+    '',
+    'post a first event:',
+    `  curl -sS ${auth} -H 'Content-Type: application/json' \\`,
+    `       --data @test/fixtures/events/trust.change.json ${url}/v1/events`,
+    'read it back:',
+    `  npm run -s trustwire -- tail --limit 5`,
+    '',
+  ].join('\n');
+}

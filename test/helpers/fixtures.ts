@@ -1,0 +1,19 @@
+import { readFileSync } from 'node:fs';
+import type { CanonicalEvent, EventType } from '../../src/model/events.js';
+
+const FIXTURES = new URL('../fixtures/', import.meta.url);
+
+/** The realistic canonical event of a kind (test/fixtures/events/<type>.json). */
+export function eventFixture<T extends EventType>(type: T): Extract<CanonicalEvent, { type: T }> {
+  return JSON.parse(readFileSync(new URL(`events/${type}.json`, FIXTURES), 'utf8'));
+}
+
+/** A fixture as a reporter would send it: no enrichment (the processor's), no id or ingestTime. */
+export function ingestFixture(type: EventType): Record<string, unknown> {
+  const { enrichment: _e, id: _i, ingestTime: _t, ...event } = eventFixture(type) as Record<string, unknown>;
+  return event;
+}
+
+export function readFixture(path: string): string {
+  return readFileSync(new URL(path, FIXTURES), 'utf8');
+}

@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Secret } from '../../src/config/secret.js';
+import { TYPE_HEADER } from '../../src/ingest/writer.js';
+import { decodeEvent } from '../../src/model/avro.js';
+import { INGESTIBLE_TYPES, IngestEvent } from '../../src/model/events.js';
+import { silentLogger } from '../../src/log.js';
+import { startService, type RunningService } from '../../src/service.js';
+import { ingestFixture } from '../helpers/fixtures.js';
+import { dropTopics, readAll, testConfig } from '../helpers/kafka.js';
+
+const TOKEN = 'test-token-9f2c';
+const config = testConfig();
+config.http.bodyLimitBytes = 64 * 1024;
+config.http.maxEventsPerRequest = 50;
+let service: RunningService;
+const produced: string[] = [];
+
+function post(body: string, headers: Record<string, string> = {}) {
+  return fetch(`${service.url}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...headers },
+    body,
+  });
+}
+
+before(async () => {
+  service = await startService(config, { logger: silentLogger, tokens: [{ name: 'collector', token: new Secret(TOKEN, 'inline') }] });
+});
+after(async () => {
+  await service.close();
+  await dropTopics(config);
+});
+
+describe('POST /v1/events accepts', () => {
+  test('one event, answered 202 with its id once Kafka has it', async () => {
+    const response = await post(JSON.stringify(ingestFixture('trust.change')));
+    assert.equal(response.status, 202);
+    const body = (await response.json()) as { accepted: number; ids: string[] };
+    assert.equal(body.accepted, 1);
+    assert.match(body.ids[0]!, /^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+    produced.push(...body.ids);
+  });
+
+  test('a JSON array of every ingestible kind', async () => {
+    const response = await post(JSON.stringify(INGESTIBLE_TYPES.map(ingestFixture)));
+    assert.equal(response.status, 202);
+    const body = (await response.json()) as { ids: string[] };
+    assert.equal(body.ids.length, INGESTIBLE_TYPES.length);
+    produced.push(...body.ids);
+  });
+
+  test('NDJSON, blank lines ignored, keeping an id the reporter chose', async () => {
+    const own = { ...ingestFixture('admin.action'), id: '01JDQ9Z1X6V5T0R3N8M2K4H7G9' };
+    const ndjson = `${JSON.stringify(own)}\n\n${JSON.stringify(ingestFixture('policy.decision'))}\n`;
+    const response = await post(ndjson, { 'content-type': 'application/x-ndjson' });
+    assert.equal(response.status, 202);
+    const body = (await response.json()) as { ids: string[] };
+    assert.equal(body.ids.length, 2);
+    assert.equal(body.ids[0], own.id);
+    produced.push(...body.ids);
+  });
+});
+
+describe('POST /v1/events refuses, naming the field and the reason', () => {
+  const cases: Array<[string, () => string, string, RegExp]> = [
+    ['a wrong type', () => JSON.stringify({ ...ingestFixture('admin.action'), severity: 'high' }), 'severity', /expected number/],
+    ['a missing field', () => JSON.stringify(without(ingestFixture('trust.change'), 'host')), 'host', /expected object/],
+    [
+      'a bad enum',
+      () => JSON.stringify(withPayload(ingestFixture('admin.action'), { outcome: 'maybe' })),
+      'payload.outcome',
+      /expected one of "success"\|"denied"\|"failed"/,
+    ],
+    ['a bad timestamp', () => JSON.stringify({ ...ingestFixture('trust.change'), time: '26/11/2026 10:00' }), 'time', /RFC 3339/],
+    ['an unknown kind', () => JSON.stringify({ ...ingestFixture('trust.change'), type: 'trust.maybe' }), 'type', /unknown event type "trust.maybe"/],
+    ['a derived kind', () => JSON.stringify({ ...ingestFixture('trust.change'), type: 'alert' }), 'type', /derived by trustwire/],
+    ['an unknown field', () => JSON.stringify({ ...ingestFixture('trust.change'), sevrity: 3 }), 'sevrity', /unknown field/],
+    ['not JSON', () => '{"type": "trust.change",', '(body)', /not JSON/],
+    ['an empty body', () => '', '(body)', /body is empty/],
+  ];
+  for (const [name, body, path, message] of cases) {
+    test(name, async () => {
+      const response = await post(body());
+      assert.equal(response.status, 400);
+      const answer = (await response.json()) as { error: string; details: Array<{ path: string; message: string }> };
+      const detail = answer.details.find((d) => d.path === path);
+      assert.ok(detail, `no detail for ${path} in ${JSON.stringify(answer.details)}`);
+      assert.match(detail.message, message);
+    });
+  }
+
+  test('a batch with one bad event: every error listed with its item and line, nothing produced', async () => {
+    const good = JSON.stringify(ingestFixture('trust.change'));
+    const bad = JSON.stringify({ ...ingestFixture('admin.action'), severity: 42 });
+    const syntax = await post(`${good}\n${bad}\n${good}\n{oops\n`, { 'content-type': 'application/x-ndjson' });
+    assert.equal(syntax.status, 400);
+    const syntaxAnswer = (await syntax.json()) as { details: Array<{ path: string; line?: number }> };
+    assert.deepEqual(
+      syntaxAnswer.details.map((d) => d.line),
+      [4],
+    );
+    const response = await post(`${good}\n${bad}\n`, { 'content-type': 'application/x-ndjson' });
+    const answer = (await response.json()) as { error: string; details: unknown[] };
+    assert.equal(response.status, 400);
+    assert.match(answer.error, /nothing was ingested/);
+    assert.deepEqual(answer.details, [{ path: 'severity', message: 'Too big: expected number to be <=10', index: 1, line: 2 }]);
+  });
+
+  test('no bearer token: 401', async () => {
+    const response = await fetch(`${service.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(response.status, 401);
+    assert.equal(response.headers.get('www-authenticate'), 'Bearer realm="trustwire"');
+  });
+
+  test('a wrong bearer token: 401, and the token is not echoed', async () => {
+    const response = await post(JSON.stringify(ingestFixture('trust.change')), { authorization: 'Bearer not-the-token' });
+    assert.equal(response.status, 401);
+    assert.doesNotMatch(await response.text(), /not-the-token/);
+  });
+
+  test('a body over the size limit: 413', async () => {
+    const response = await post(JSON.stringify({ pad: 'x'.repeat(70 * 1024) }));
+    assert.equal(response.status, 413);
+    assert.match(((await response.json()) as { error: string }).error, /larger than 65536 bytes/);
+  });
+
+  test('more events than a request may carry: 413', async () => {
+    const response = await post(JSON.stringify(Array.from({ length: 51 }, () => ingestFixture('admin.action'))));
+    assert.equal(response.status, 413);
+  });
+
+  test('a content type other than JSON or NDJSON: 415', async () => {
+    const response = await post(JSON.stringify(ingestFixture('trust.change')), { 'content-type': 'text/plain' });
+    assert.equal(response.status, 415);
+  });
+});
+
+test('the events topic holds exactly the accepted events, keyed by host id, decodable', async () => {
+  const records = await readAll(config.kafka.topics.events, produced.length);
+  const events = records.map((record) => ({ record, event: decodeEvent(record.value!) }));
+  assert.deepEqual(events.map(({ event }) => event.id).sort(), [...produced].sort(), 'refused requests produced nothing');
+  for (const { record, event } of events) {
+    assert.equal(record.key, event.host.id);
+    assert.equal(record.headers[TYPE_HEADER], event.type);
+  }
+  const first = events.find(({ event }) => event.id === produced[0])!.event;
+  const { id: _id, ingestTime, ...rest } = first;
+  assert.ok(Math.abs(ingestTime - Date.now()) < 120_000, 'ingestTime is when trustwire took the event');
+  assert.deepEqual(rest, IngestEvent.parse(ingestFixture('trust.change')));
+});
+
+test('health and readiness', async () => {
+  assert.equal((await fetch(`${service.url}/healthz`)).status, 200);
+  assert.deepEqual(await (await fetch(`${service.url}/readyz`)).json(), { status: 'ready' });
+});
+
+function without(event: Record<string, unknown>, key: string) {
+  const { [key]: _drop, ...rest } = event;
+  return rest;
+}
+function withPayload(event: Record<string, unknown>, patch: Record<string, unknown>) {
+  return { ...event, payload: { ...(event.payload as object), ...patch } };
+}
