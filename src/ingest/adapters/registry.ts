@@ -1,0 +1,49 @@
+import type { IngestEventInput } from '../../model/events.js';
+import { ValidationError } from '../../model/validation.js';
+import { stableEventId } from '../stable-id.js';
+import { fromIntelSeclReport, fromIntelSeclReportCollection, type IntelSeclAdapterOptions } from './intel-secl-hvs.js';
+import { fromKeylime, type KeylimeAdapterOptions } from './keylime.js';
+
+export interface AdapterSettings {
+  keylime?: KeylimeAdapterOptions;
+  'intel-secl-hvs'?: IntelSeclAdapterOptions;
+}
+export type AdapterName = keyof AdapterSettings;
+export const ADAPTER_NAMES: readonly AdapterName[] = ['keylime', 'intel-secl-hvs'];
+
+/**
+ * Turns one upstream document into trust.change events, each with an id stable across resends
+ * of the same document. HVS takes one report, an array of reports, or `{reports: [...]}`.
+ */
+export function adapt(name: AdapterName, document: unknown, settings: AdapterSettings = {}): IngestEventInput[] {
+  if (name === 'keylime') return [withStableId(fromKeylime(document, settings.keylime), document)];
+  const options = settings['intel-secl-hvs'];
+  if (Array.isArray(document)) {
+    return document.map((report, index) => {
+      try {
+        return withStableId(fromIntelSeclReport(report, options), report);
+      } catch (error) {
+        throw prefixPaths(error, `[${index}]`);
+      }
+    });
+  }
+  if (typeof document === 'object' && document !== null && 'reports' in document) {
+    const reports = (document as { reports?: unknown }).reports;
+    return fromIntelSeclReportCollection(document, options).map((event, index) => withStableId(event, Array.isArray(reports) ? reports[index] : event));
+  }
+  return [withStableId(fromIntelSeclReport(document, options), document)];
+}
+
+function withStableId(event: IngestEventInput, document: unknown): IngestEventInput {
+  const time = typeof event.time === 'number' ? event.time : Date.parse(event.time);
+  return { ...event, id: stableEventId(time, JSON.stringify(document)) };
+}
+
+/** Places a report's errors in the array it came in: `[2].trust_information.OVERALL`. */
+function prefixPaths(error: unknown, prefix: string): unknown {
+  if (!(error instanceof ValidationError)) return error;
+  return new ValidationError(
+    error.summary,
+    error.details.map((detail) => ({ ...detail, path: detail.path === '(root)' ? prefix : `${prefix}.${detail.path}` })),
+  );
+}
