@@ -38,6 +38,7 @@ export async function startService(config: Config, deps: { logger: Logger; token
   const server = createServer({ logger, bodyLimitBytes: config.http.bodyLimitBytes, isReady: () => producer !== undefined });
   await server.register(ingestRoutes, {
     writer,
+    adapters: config.adapters,
     tokens: deps.tokens,
     bodyLimitBytes: config.http.bodyLimitBytes,
     maxEventsPerRequest: config.http.maxEventsPerRequest,

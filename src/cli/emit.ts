@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { text } from 'node:stream/consumers';
-import { parseBody, type BodyFormat } from '../ingest/body.js';
+import { loadConfig } from '../config/load.js';
+import { ADAPTER_NAMES, adapt, type AdapterName } from '../ingest/adapters/registry.js';
+import { parseBody, parseJsonDocument, type BodyFormat, type BodyItem } from '../ingest/body.js';
 import { prepareEvents } from '../ingest/prepare.js';
 import { createProducer } from '../ingest/producer.js';
 import type { IngestEventInput } from '../model/events.js';
 import { ValidationError, describeFieldError } from '../model/validation.js';
 import { CliError } from './errors.js';
-import { clientConfig, parseOptions } from './options.js';
+import { parseOptions, settleBrokers } from './options.js';
 
 /**
  * `trustwire emit [FILE|-]`: validates every event first (the same checks and messages as
@@ -15,18 +17,23 @@ import { clientConfig, parseOptions } from './options.js';
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseOptions(args, {
     format: { type: 'string', default: 'auto' },
+    from: { type: 'string' },
     config: { type: 'string' },
     brokers: { type: 'string' },
   });
   const format = values.format as BodyFormat;
   if (!['json', 'ndjson', 'auto'].includes(format)) throw new CliError(`--format must be json, ndjson or auto, got ${values.format}`, 2);
+  const from = values.from as AdapterName | undefined;
+  if (from !== undefined && !ADAPTER_NAMES.includes(from)) throw new CliError(`--from must be one of ${ADAPTER_NAMES.join(', ')}, got ${from}`, 2);
   if (positionals.length > 1) throw new CliError('emit takes one FILE (or - for stdin)', 2);
   const file = positionals[0] ?? '-';
   const input = file === '-' ? await text(process.stdin) : readInput(file);
 
-  let items;
+  const config = loadConfig(values.config);
+  let items: BodyItem[];
   try {
-    items = parseBody(input, format);
+    // --from: the input is an attestation service's own document, turned into trust.change events.
+    items = from === undefined ? parseBody(input, format) : adapt(from, parseJsonDocument(input), config.adapters).map((value) => ({ value }));
     prepareEvents(items); // validation with NDJSON line numbers, before anything connects
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
@@ -35,7 +42,7 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
 
-  const config = clientConfig(values);
+  settleBrokers(config, values.brokers);
   const producer = await createProducer({
     brokers: config.kafka.brokers,
     clientId: `${config.kafka.clientId}-emit`,

@@ -8,6 +8,8 @@ commands:
         run the service; without configured brokers, start the local Kafka broker first
   emit [FILE|-] [--format json|ndjson|auto] [--config FILE] [--brokers HOST:PORT,...]
         validate events (JSON, a JSON array or NDJSON; stdin when no FILE) and produce them
+  emit [FILE|-] --from keylime|intel-secl-hvs [...]
+        the same from an attestation service's own document (a Keylime webhook body, HVS reports)
   config check FILE
         validate a configuration file without starting anything
   tail [--topic NAME] [--limit N] [--config FILE] [--brokers HOST:PORT,...]

@@ -18,8 +18,11 @@ export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(
  * the configuration's, then the local broker when it runs.
  */
 export function clientConfig(values: { config?: string | undefined; brokers?: string | undefined }): Config {
-  const config = loadConfig(values.config);
-  if (values.brokers !== undefined) config.kafka.brokers = values.brokers.split(',').map((b) => b.trim()).filter(Boolean);
+  return settleBrokers(loadConfig(values.config), values.brokers);
+}
+
+export function settleBrokers(config: Config, brokers: string | undefined): Config {
+  if (brokers !== undefined) config.kafka.brokers = brokers.split(',').map((b) => b.trim()).filter(Boolean);
   if (config.kafka.brokers.length === 0) {
     const local = localKafkaStatus();
     if (!local.running) {

@@ -58,7 +58,7 @@ function banner(url: string, brokers: string[], topic: string, devToken: boolean
     '',
     'post a first event:',
     `  curl -sS ${auth} -H 'Content-Type: application/json' \\`,
-    `       --data @test/fixtures/events/trust.change.json ${url}/v1/events`,
+    `       --data @examples/trust.change.json ${url}/v1/events`,
     'read it back:',
     `  npm run -s trustwire -- tail --limit 5`,
     '',

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { IntelSeclAdapterOptions } from '../ingest/adapters/intel-secl-hvs.js';
+import { KeylimeAdapterOptions } from '../ingest/adapters/keylime.js';
 import { secretField } from './secret.js';
 
 /**
@@ -67,10 +69,18 @@ export function configSchema(baseDir: string) {
     })
     .prefault({});
 
+  const adapters = z
+    .strictObject({
+      keylime: KeylimeAdapterOptions.optional().describe('POST /v1/adapters/keylime: Keylime verifier webhook notifications'),
+      'intel-secl-hvs': IntelSeclAdapterOptions.optional().describe('POST /v1/adapters/intel-secl-hvs: Intel SecL HVS trust reports'),
+    })
+    .prefault({});
+
   return z.strictObject({
     kafka,
     http,
     ingest,
+    adapters,
     log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
   });
 }

@@ -14,20 +14,15 @@ export type BodyFormat = 'json' | 'ndjson' | 'auto';
  * as JSON, NDJSON otherwise. Syntax errors name the line.
  */
 export function parseBody(text: string, format: BodyFormat): BodyItem[] {
-  if (text.trim() === '') throw new ValidationError('invalid request', [{ path: '(body)', message: 'body is empty' }]);
   if (format === 'json' || (format === 'auto' && looksLikeOneJsonDocument(text))) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new ValidationError('invalid request', [{ path: '(body)', message: `not JSON: ${(error as Error).message}` }]);
-    }
+    const parsed = parseJsonDocument(text);
     if (Array.isArray(parsed)) {
       if (parsed.length === 0) throw new ValidationError('invalid request', [{ path: '(body)', message: 'the array holds no event' }]);
       return parsed.map((value) => ({ value }));
     }
     return [{ value: parsed }];
   }
+  if (text.trim() === '') throw new ValidationError('invalid request', [{ path: '(body)', message: 'body is empty' }]);
   const items: BodyItem[] = [];
   const errors: FieldError[] = [];
   const lines = text.split('\n');
@@ -42,6 +37,16 @@ export function parseBody(text: string, format: BodyFormat): BodyItem[] {
   }
   if (errors.length > 0) throw new ValidationError('invalid request', errors);
   return items;
+}
+
+/** One JSON document, or a ValidationError saying why not (empty, or where the syntax breaks). */
+export function parseJsonDocument(text: string): unknown {
+  if (text.trim() === '') throw new ValidationError('invalid request', [{ path: '(body)', message: 'body is empty' }]);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ValidationError('invalid request', [{ path: '(body)', message: `not JSON: ${(error as Error).message}` }]);
+  }
 }
 
 function looksLikeOneJsonDocument(text: string): boolean {

@@ -1,8 +1,8 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError } from '../api/errors.js';
 import type { Secret } from '../config/secret.js';
-import type { CanonicalEvent } from '../model/events.js';
-import { parseBody, type BodyItem } from './body.js';
+import { ADAPTER_NAMES, adapt, type AdapterName, type AdapterSettings } from './adapters/registry.js';
+import { parseBody, parseJsonDocument, type BodyItem } from './body.js';
 import { prepareEvents } from './prepare.js';
 import type { EventWriter } from './writer.js';
 
@@ -13,6 +13,7 @@ export interface IngestToken {
 
 export interface IngestRouteOptions {
   writer: EventWriter;
+  adapters: AdapterSettings;
   tokens: readonly IngestToken[];
   bodyLimitBytes: number;
   maxEventsPerRequest: number;
@@ -40,27 +41,40 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRouteOpt
 
   app.post('/v1/events', async (request, reply) => {
     const ndjson = NDJSON_TYPES.some((type) => (request.headers['content-type'] ?? '').startsWith(type));
-    const items = parseBody(typeof request.body === 'string' ? request.body : '', ndjson ? 'ndjson' : 'json');
-    const events = prepareEvents(limitItems(items, options.maxEventsPerRequest));
-    await produce(options.writer, events, request);
-    return reply.code(202).send({ accepted: events.length, ids: events.map((event) => event.id) });
+    return accept(parseBody(bodyText(request), ndjson ? 'ndjson' : 'json'), request, reply);
   });
-}
 
-export function limitItems(items: BodyItem[], max: number): BodyItem[] {
-  if (items.length > max) throw new HttpError(413, `a request may carry at most ${max} events, this one has ${items.length}`);
-  return items;
-}
+  // Attestation services post their own formats; each document becomes trust.change events.
+  app.post<{ Params: { name: string } }>('/v1/adapters/:name', async (request, reply) => {
+    const name = request.params.name as AdapterName;
+    if (!ADAPTER_NAMES.includes(name)) throw new HttpError(404, `no adapter ${JSON.stringify(request.params.name)}; there are: ${ADAPTER_NAMES.join(', ')}`);
+    const adapted = adapt(name, parseJsonDocument(bodyText(request)), options.adapters);
+    return accept(
+      adapted.map((value) => ({ value })),
+      request,
+      reply,
+    );
+  });
 
-/** Produces the events; a Kafka failure answers 503 so the caller retries later. */
-export async function produce(writer: EventWriter, events: readonly CanonicalEvent[], request: FastifyRequest): Promise<void> {
-  try {
-    await writer.write(events);
-  } catch (error) {
-    request.log.error({ err: error, events: events.length }, 'Kafka did not acknowledge the events');
-    throw new HttpError(503, `Kafka did not acknowledge the events: ${(error as Error).message}; retry later`, [], { 'retry-after': '5' });
+  /** Validates all, produces all, and answers 202 once Kafka has them; 503 when it does not. */
+  async function accept(items: readonly BodyItem[], request: FastifyRequest, reply: FastifyReply) {
+    if (items.length > options.maxEventsPerRequest) {
+      throw new HttpError(413, `a request may carry at most ${options.maxEventsPerRequest} events, this one has ${items.length}`);
+    }
+    const events = prepareEvents(items);
+    try {
+      await options.writer.write(events);
+    } catch (error) {
+      request.log.error({ err: error, events: events.length }, 'Kafka did not acknowledge the events');
+      throw new HttpError(503, `Kafka did not acknowledge the events: ${(error as Error).message}; retry later`, [], { 'retry-after': '5' });
+    }
+    request.log.info({ events: events.length, topic: options.writer.topic }, 'events ingested');
+    return reply.code(202).send({ accepted: events.length, ids: events.map((event) => event.id) });
   }
-  request.log.info({ events: events.length, topic: writer.topic }, 'events ingested');
+}
+
+function bodyText(request: FastifyRequest): string {
+  return typeof request.body === 'string' ? request.body : '';
 }
 
 function authenticate(request: FastifyRequest, tokens: readonly IngestToken[]): string {

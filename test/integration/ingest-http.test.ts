@@ -6,7 +6,7 @@ import { decodeEvent } from '../../src/model/avro.js';
 import { INGESTIBLE_TYPES, IngestEvent } from '../../src/model/events.js';
 import { silentLogger } from '../../src/log.js';
 import { startService, type RunningService } from '../../src/service.js';
-import { ingestFixture } from '../helpers/fixtures.js';
+import { ingestFixture, readFixture } from '../helpers/fixtures.js';
 import { dropTopics, readAll, testConfig } from '../helpers/kafka.js';
 
 const TOKEN = 'test-token-9f2c';
@@ -15,6 +15,7 @@ config.http.bodyLimitBytes = 64 * 1024;
 config.http.maxEventsPerRequest = 50;
 let service: RunningService;
 const produced: string[] = [];
+const adapted: string[] = [];
 
 function post(body: string, headers: Record<string, string> = {}) {
   return fetch(`${service.url}/v1/events`, {
@@ -59,6 +60,56 @@ describe('POST /v1/events accepts', () => {
     assert.equal(body.ids.length, 2);
     assert.equal(body.ids[0], own.id);
     produced.push(...body.ids);
+  });
+});
+
+describe('POST /v1/adapters/:name takes attestation services\' own documents', () => {
+  const postAdapter = (name: string, body: string) =>
+    fetch(`${service.url}/v1/adapters/${name}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body,
+    });
+
+  test('a Keylime revocation webhook: 202, and a resend of the same notification keeps its id', async () => {
+    const body = readFixture('adapters/keylime-pcr-mismatch.json');
+    const first = (await (await postAdapter('keylime', body)).json()) as { ids: string[] };
+    const again = (await (await postAdapter('keylime', body)).json()) as { ids: string[] };
+    assert.equal(first.ids.length, 1);
+    assert.deepEqual(again.ids, first.ids, 'the SIEM can de-duplicate the resend');
+    produced.push(...first.ids, ...again.ids);
+    adapted.push(first.ids[0]!);
+  });
+
+  test('Intel SecL HVS reports, one or several', async () => {
+    const one = await postAdapter('intel-secl-hvs', readFixture('adapters/hvs-report-untrusted-platform-pcr0.json'));
+    assert.equal(one.status, 202);
+    const two = await postAdapter(
+      'intel-secl-hvs',
+      `[${readFixture('adapters/hvs-report-trusted-asset-tags.json')}, ${readFixture('adapters/hvs-report-v3-untrusted-os-pcr17.json')}]`,
+    );
+    assert.equal(two.status, 202);
+    const ids = [...((await one.json()) as { ids: string[] }).ids, ...((await two.json()) as { ids: string[] }).ids];
+    assert.equal(ids.length, 3);
+    produced.push(...ids);
+  });
+
+  test('a broken report is refused with the path in the document that was sent', async () => {
+    const report = JSON.parse(readFixture('adapters/hvs-report-trusted-asset-tags.json'));
+    delete report.trust_information.OVERALL;
+    const response = await postAdapter('intel-secl-hvs', JSON.stringify([JSON.parse(readFixture('adapters/hvs-report-untrusted-platform-pcr0.json')), report]));
+    assert.equal(response.status, 400);
+    const answer = (await response.json()) as { details: Array<{ path: string }> };
+    assert.deepEqual(
+      answer.details.map((d) => d.path),
+      ['[1].trust_information.OVERALL'],
+    );
+  });
+
+  test('an unknown adapter: 404 naming the ones there are', async () => {
+    const response = await postAdapter('tpm-magic', '{}');
+    assert.equal(response.status, 404);
+    assert.match(((await response.json()) as { error: string }).error, /keylime, intel-secl-hvs/);
   });
 });
 
@@ -140,6 +191,7 @@ test('the events topic holds exactly the accepted events, keyed by host id, deco
   const records = await readAll(config.kafka.topics.events, produced.length);
   const events = records.map((record) => ({ record, event: decodeEvent(record.value!) }));
   assert.deepEqual(events.map(({ event }) => event.id).sort(), [...produced].sort(), 'refused requests produced nothing');
+  assert.equal(events.length, produced.length);
   for (const { record, event } of events) {
     assert.equal(record.key, event.host.id);
     assert.equal(record.headers[TYPE_HEADER], event.type);
@@ -148,6 +200,11 @@ test('the events topic holds exactly the accepted events, keyed by host id, deco
   const { id: _id, ingestTime, ...rest } = first;
   assert.ok(Math.abs(ingestTime - Date.now()) < 120_000, 'ingestTime is when trustwire took the event');
   assert.deepEqual(rest, IngestEvent.parse(ingestFixture('trust.change')));
+
+  const keylime = events.find(({ event }) => event.id === adapted[0])!.event;
+  assert.equal(keylime.type, 'trust.change');
+  assert.equal(keylime.type === 'trust.change' && keylime.payload.status, 'untrusted');
+  assert.equal(keylime.type === 'trust.change' && keylime.payload.attestationService, 'keylime');
 });
 
 test('health and readiness', async () => {

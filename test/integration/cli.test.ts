@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { devTokenFile } from '../../src/embedded/dev-token.js';
+import { ensureTopics } from '../../src/kafka/topics.js';
+import { silentLogger } from '../../src/log.js';
+import { INGESTIBLE_TYPES } from '../../src/model/events.js';
+import { trustwireTopics } from '../../src/service.js';
+import { ingestFixture } from '../helpers/fixtures.js';
+import { dropTopics, testBrokers, testClient, testConfig } from '../helpers/kafka.js';
+
+const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
+const config = testConfig();
+const dir = mkdtempSync(join(tmpdir(), 'trustwire-cli-'));
+const configFile = join(dir, 'trustwire.yaml');
+
+function trustwire(args: string[], input?: string) {
+  return spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', input, timeout: 60_000 });
+}
+
+/** `trustwire tail` output: one JSON line per record. */
+function tail(args: string[]): Array<{ key: string; event: { id: string; type: string } }> {
+  const result = trustwire(['tail', ...args]);
+  assert.equal(result.status, 0, result.stderr);
+  return result.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
+}
+
+before(async () => {
+  await ensureTopics(testClient(), trustwireTopics(config.kafka), silentLogger);
+  writeFileSync(
+    configFile,
+    `kafka:\n  brokers: [${testBrokers().join(', ')}]\n  topics:\n${Object.entries(config.kafka.topics)
+      .map(([k, v]) => `    ${k}: ${v}`)
+      .join('\n')}\n`,
+  );
+});
+after(async () => {
+  await dropTopics(config);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('`trustwire emit` produces NDJSON from stdin and prints the ids; `tail` reads them back', () => {
+  const ndjson = INGESTIBLE_TYPES.map((type) => JSON.stringify(ingestFixture(type))).join('\n');
+  const emitted = trustwire(['emit', '--config', configFile], ndjson);
+  assert.equal(emitted.status, 0, emitted.stderr);
+  const ids = emitted.stdout.trim().split('\n');
+  assert.equal(ids.length, INGESTIBLE_TYPES.length);
+  assert.match(emitted.stderr, new RegExp(`produced 4 event\\(s\\) to ${config.kafka.topics.events}`));
+
+  const records = tail(['--config', configFile, '--limit', '10']);
+  assert.deepEqual(records.map((r) => r.event.id).sort(), [...ids].sort());
+  assert.deepEqual(records.map((r) => r.event.type).sort(), [...INGESTIBLE_TYPES].sort());
+});
+
+test('`trustwire emit` reads a JSON array from a file', () => {
+  const file = join(dir, 'events.json');
+  writeFileSync(file, JSON.stringify([ingestFixture('trust.change'), ingestFixture('config.snapshot')], null, 2));
+  const emitted = trustwire(['emit', file, '--config', configFile]);
+  assert.equal(emitted.status, 0, emitted.stderr);
+  assert.equal(emitted.stdout.trim().split('\n').length, 2);
+});
+
+test('`trustwire emit` refuses invalid input with the line and field, and produces nothing', () => {
+  const good = JSON.stringify(ingestFixture('trust.change'));
+  const bad = JSON.stringify({ ...ingestFixture('trust.change'), payload: { ...(ingestFixture('trust.change').payload as object), status: 'green' } });
+  const before = tail(['--config', configFile, '--limit', '100']).length;
+  const emitted = trustwire(['emit', '--config', configFile], `${good}\n${bad}\n`);
+  assert.equal(emitted.status, 1);
+  assert.match(emitted.stderr, /stdin: 1 problem\(s\) in 2 events; nothing was ingested/);
+  assert.match(emitted.stderr, /line 2: payload\.status: Invalid option: expected one of "trusted"\|"untrusted"\|"unknown"/);
+  assert.equal(emitted.stdout, '');
+  assert.equal(tail(['--config', configFile, '--limit', '100']).length, before);
+});
+
+test('`trustwire emit` with a missing file or a bad option says so', () => {
+  const missing = trustwire(['emit', join(dir, 'nope.json'), '--config', configFile]);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /cannot read .*nope\.json: ENOENT/);
+  const usage = trustwire(['emit', '--formt', 'json']);
+  assert.equal(usage.status, 2);
+  assert.match(usage.stderr, /Unknown option '--formt'/);
+});
+
+test('`trustwire start` on the embedded default: reuses the local broker, takes a curl-style post with the dev token', async () => {
+  const startConfig = join(dir, 'embedded.yaml');
+  writeFileSync(startConfig, 'http:\n  port: 0\nlog:\n  level: warn\n');
+  const child = spawn(process.execPath, [...CLI, 'start', '--config', startConfig], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no banner within 60 s:\n${stderr}`)), 60_000);
+    child.stderr.on('data', (chunk: string) => {
+      stderr += chunk;
+      const match = /HTTP API\s+(http:\/\/\S+)/.exec(stderr);
+      if (match) (clearTimeout(timer), resolve(match[1]!));
+    });
+    child.once('exit', (code) => reject(new Error(`start exited with ${code}:\n${stderr}`)));
+  });
+  try {
+    assert.match(stderr, /reusing the local Kafka broker at 127\.0\.0\.1:\d+/);
+    assert.match(stderr, /Authorization: Bearer \$\(cat .*dev-token\)/, 'the banner shows how to post, pointing at the token file');
+    const token = readFileSync(devTokenFile(), 'utf8').trim();
+    assert.ok(!stderr.includes(token), 'the token itself is never printed');
+
+    const response = await fetch(`${url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: readFileSync(new URL('../../examples/trust.change.json', import.meta.url), 'utf8'),
+    });
+    assert.equal(response.status, 202, await response.clone().text());
+    const { ids } = (await response.json()) as { ids: string[] };
+    // Read it back from trustwire.events, as the banner tells a person to.
+    const records = tail(['--topic', 'trustwire.events', '--limit', '100000']);
+    assert.ok(records.some((r) => r.event.id === ids[0]), `event ${ids[0]} not found on trustwire.events`);
+  } finally {
+    child.kill('SIGTERM');
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    assert.equal(code, 0, stderr);
+  }
+});
