@@ -1,0 +1,269 @@
+/**
+ * The Avro side of the event contract: canonical events to single-object encoded bytes and
+ * back. The schema is `schemas/trustwire.Event.avsc`, self-contained; every released version is
+ * kept as `schemas/history/trustwire.Event.vN.avsc` and stays readable. Changing the schema's
+ * canonical form means releasing it as the next vN (a test insists).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import avro from 'avsc';
+import type { Type, types } from 'avsc';
+import { createSingleObjectCodec, SingleObjectDecodeError, schemaFingerprint } from '../formats/avro/single-object.js';
+import { EVENT_TYPES, type CanonicalEvent, type EventType } from './events.js';
+import { formatPath, ValidationError, type FieldError } from './validation.js';
+
+const SCHEMA_DIR = new URL('../../schemas/', import.meta.url);
+/** Publish this file's text (e.g. to a schema registry): avsc's `schema({ exportAttrs })` drops enum defaults. */
+export const EVENT_SCHEMA_FILE = new URL('trustwire.Event.avsc', SCHEMA_DIR);
+export const EVENT_SCHEMA_HISTORY_DIR = new URL('history/', SCHEMA_DIR);
+const RELEASED_FILE = /^trustwire\.Event\.v(\d+)\.avsc$/;
+
+/** An Avro type for a `trustwire.Event` schema (parsed JSON), checked to fit the codec. */
+export function eventAvroType(schema: object): Type {
+  // 'auto' wraps the payload union (six records, ambiguous as plain objects) by branch name
+  // and leaves ["null", T] and the setting-value union unwrapped.
+  const type = avro.Type.forSchema(schema as avro.Schema, { wrapUnions: 'auto' });
+  if (type.name !== 'trustwire.Event') throw new Error(`expected the trustwire.Event schema, got ${type.name ?? type.typeName}`);
+  const payload = (type as types.RecordType).field('payload')?.type;
+  const branches = payload?.typeName === 'union:wrapped' ? (payload as types.WrappedUnionType).types : [];
+  if (branches.length !== EVENT_TYPES.length || !branches.every((branch) => branch.typeName === 'record')) {
+    throw new Error(`trustwire.Event.payload must be a union of ${EVENT_TYPES.length} records, one per event type`);
+  }
+  return type;
+}
+
+function readSchema(file: URL): Type {
+  try {
+    return eventAvroType(JSON.parse(readFileSync(file, 'utf8')) as object);
+  } catch (error) {
+    throw new Error(`${file.pathname}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+export interface ReleasedEventSchema {
+  version: number;
+  file: URL;
+  type: Type;
+  fingerprint: bigint;
+}
+
+/** Every released schema, oldest first. */
+function readReleasedSchemas(): ReleasedEventSchema[] {
+  const released: ReleasedEventSchema[] = [];
+  for (const name of readdirSync(EVENT_SCHEMA_HISTORY_DIR)) {
+    const match = RELEASED_FILE.exec(name);
+    if (match === null) continue;
+    const file = new URL(name, EVENT_SCHEMA_HISTORY_DIR);
+    const type = readSchema(file);
+    released.push({ version: Number(match[1]), file, type, fingerprint: schemaFingerprint(type) });
+  }
+  return released.sort((a, b) => a.version - b.version);
+}
+
+// ---- Avro values → the objects CanonicalEvent.parse yields ----------------------------------
+
+type ToPlain = (value: any) => unknown;
+
+/**
+ * avsc decodes records into instances of generated classes and optional fields into null;
+ * zod yields plain objects without the absent keys. Built once per type; `undefined` means the
+ * decoded value is already plain.
+ */
+function plainConverter(type: Type, visiting = new Set<Type>()): ToPlain | undefined {
+  switch (type.typeName) {
+    case 'record':
+      return recordConverter(type as types.RecordType, {}, visiting);
+    case 'array': {
+      const item = plainConverter((type as types.ArrayType).itemsType, visiting);
+      return item && ((value: unknown[]) => value.map(item));
+    }
+    case 'map': {
+      const entry = plainConverter((type as types.MapType).valuesType as Type, visiting);
+      if (entry === undefined) return undefined; // avsc decodes maps into plain objects
+      return (value: Record<string, unknown>) => {
+        const out: Record<string, unknown> = {};
+        for (const key of Object.keys(value)) out[key] = entry(value[key]);
+        return out;
+      };
+    }
+    case 'union:unwrapped': {
+      const branches = (type as types.UnwrappedUnionType).types.filter((branch) => branch.typeName !== 'null');
+      const converters = branches.map((branch) => plainConverter(branch, visiting));
+      if (converters.every((converter) => converter === undefined)) return undefined;
+      const [only] = converters;
+      if (converters.length === 1 && only !== undefined) return (value) => (value === null ? null : only(value));
+      throw new Error(`unsupported union ${JSON.stringify(type.schema())}: only ["null", T] may hold records`);
+    }
+    case 'union:wrapped':
+      throw new Error(`unsupported wrapped union ${JSON.stringify(type.schema())}`);
+    default:
+      return undefined; // primitives, enums, logical types
+  }
+}
+
+function recordConverter(type: types.RecordType, overrides: Record<string, ToPlain | undefined>, visiting: Set<Type>): ToPlain {
+  if (visiting.has(type)) throw new Error(`recursive record ${type.name} is not supported`);
+  visiting.add(type);
+  const fields = type.fields.map((field) => ({
+    name: field.name,
+    toPlain: field.name in overrides ? overrides[field.name] : plainConverter(field.type, visiting),
+    // An optional field: null in Avro, absent in zod.
+    nullable: field.type.typeName.startsWith('union:') && (field.type as types.UnwrappedUnionType).types.some((t) => t.typeName === 'null'),
+  }));
+  visiting.delete(type);
+  return (value: Record<string, unknown>) => {
+    const out: Record<string, unknown> = {};
+    for (const field of fields) {
+      const fieldValue = value[field.name];
+      if (fieldValue === null && field.nullable) continue;
+      out[field.name] = field.toPlain === undefined || fieldValue === null ? fieldValue : field.toPlain(fieldValue);
+    }
+    return out;
+  };
+}
+
+// ---- the codec ----------------------------------------------------------------------------
+
+export interface EventCodec {
+  readonly type: Type;
+  /** CRC-64-AVRO fingerprint of the schema events are written with. */
+  readonly fingerprint: bigint;
+  readonly knownFingerprints: readonly bigint[];
+  encode(event: CanonicalEvent): Buffer;
+  decode(bytes: Buffer): CanonicalEvent;
+  /** Where the event does not fit the schema (fields it lacks or has beyond it); empty when it fits. */
+  fieldErrors(event: CanonicalEvent): FieldError[];
+}
+
+interface PayloadBranch {
+  /** Full name of the payload record, the key of avsc's wrapped union value. */
+  name: string;
+  wrap(payload: unknown): unknown;
+  toPlain: ToPlain;
+}
+
+type AvroEvent = { type: string; payload: Record<string, unknown> } & Record<string, unknown>;
+
+const DIGITS = /^\d+$/;
+
+/** Where `record` does not fit `type`, field by field; the payload's branch name left out of paths. */
+function avroFieldErrors(type: Type, record: AvroEvent): FieldError[] {
+  const details: FieldError[] = [];
+  type.isValid(record, {
+    noUndeclaredFields: true,
+    errorHook: (path, value, expected) => {
+      const segments: PropertyKey[] = path.map((segment) => (DIGITS.test(segment) ? Number(segment) : segment));
+      if (segments[0] === 'payload') segments.splice(1, 1);
+      details.push({ path: formatPath(segments), message: mismatch(expected, value) });
+    },
+  });
+  return details;
+}
+
+function mismatch(expected: Type, value: unknown): string {
+  if (expected.typeName === 'record' && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const declared = new Set((expected as types.RecordType).fields.map((field) => field.name));
+    const unknown = Object.keys(value).filter((key) => !declared.has(key));
+    if (unknown.length > 0) return `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (not in ${expected.name})`;
+  }
+  const wanted = expected.typeName.startsWith('union:')
+    ? (expected as types.UnwrappedUnionType).types.map((t) => t.name ?? t.typeName).join(' | ')
+    : (expected.name ?? expected.typeName);
+  return `expected ${wanted}, got ${JSON.stringify(value) ?? 'nothing'}`;
+}
+
+/**
+ * Writes with `reader`; reads what `reader` or any of `writers` wrote. The payload union's
+ * branches are PAYLOADS' kinds in order, which `eventAvroType` and the tests hold.
+ */
+export function createEventCodec(reader: Type, writers: Iterable<Type> = []): EventCodec {
+  const codec = createSingleObjectCodec(reader, writers);
+  const payloadUnion = (reader as types.RecordType).field('payload').type as types.WrappedUnionType;
+  const branches = new Map<string, PayloadBranch>(
+    EVENT_TYPES.map((eventType: EventType, index) => {
+      const record = payloadUnion.types[index] as types.RecordType;
+      const branch: PayloadBranch = {
+        name: record.name!,
+        wrap: (payload) => record.wrap(payload),
+        toPlain: recordConverter(record, {}, new Set()),
+      };
+      return [eventType, branch];
+    }),
+  );
+  // The payload is unwrapped by decode, which knows the branch from `type`.
+  const envelopeToPlain = recordConverter(reader as types.RecordType, { payload: undefined }, new Set());
+
+  function unknownType(event: CanonicalEvent): FieldError[] {
+    return [{ path: 'type', message: `unknown event type ${JSON.stringify(event.type)}` }];
+  }
+
+  function toAvro(event: CanonicalEvent, branch: PayloadBranch): AvroEvent {
+    return { ...event, payload: branch.wrap(event.payload) } as unknown as AvroEvent;
+  }
+
+  function encode(event: CanonicalEvent): Buffer {
+    const branch = branches.get(event.type);
+    if (branch === undefined) throw new ValidationError('event does not fit the Avro schema', unknownType(event));
+    const record = toAvro(event, branch);
+    try {
+      return codec.encode(record);
+    } catch (error) {
+      // The slow path only: work out which fields are wrong.
+      const details = avroFieldErrors(reader, record);
+      if (details.length === 0) details.push({ path: '(root)', message: (error as Error).message });
+      throw new ValidationError('event does not fit the Avro schema', details);
+    }
+  }
+
+  function fieldErrors(event: CanonicalEvent): FieldError[] {
+    const branch = branches.get(event.type);
+    return branch === undefined ? unknownType(event) : avroFieldErrors(reader, toAvro(event, branch));
+  }
+
+  function malformed(bytes: Buffer, message: string): SingleObjectDecodeError {
+    return new SingleObjectDecodeError('malformed', `malformed event: ${message}`, bytes.readBigUInt64LE(2));
+  }
+
+  function decode(bytes: Buffer): CanonicalEvent {
+    const record = codec.decode(bytes) as AvroEvent;
+    const branch = branches.get(record.type);
+    if (branch === undefined) throw malformed(bytes, `unknown type ${JSON.stringify(record.type)}`);
+    const payload = record.payload[branch.name];
+    if (payload === undefined) throw malformed(bytes, `type is ${record.type} but the payload is not a ${branch.name}`);
+    const event = envelopeToPlain(record) as Record<string, unknown>;
+    event.payload = branch.toPlain(payload);
+    return event as CanonicalEvent;
+  }
+
+  return { type: reader, fingerprint: codec.fingerprint, knownFingerprints: codec.knownFingerprints, encode, decode, fieldErrors };
+}
+
+/** The current schema: events are written with it. */
+export const EVENT_AVRO_TYPE: Type = readSchema(EVENT_SCHEMA_FILE);
+export const RELEASED_EVENT_SCHEMAS: readonly ReleasedEventSchema[] = readReleasedSchemas();
+
+const eventCodec = createEventCodec(
+  EVENT_AVRO_TYPE,
+  RELEASED_EVENT_SCHEMAS.map((released) => released.type),
+);
+
+/** CRC-64-AVRO fingerprint of the current schema's Parsing Canonical Form. */
+export const EVENT_SCHEMA_FINGERPRINT: bigint = eventCodec.fingerprint;
+
+/** A canonical event as Avro single-object bytes, written with the current schema. */
+export function encodeEvent(event: CanonicalEvent): Buffer {
+  return eventCodec.encode(event);
+}
+
+/**
+ * Single-object bytes written with the current or any released schema, as the object
+ * `CanonicalEvent.parse` yields. Avro holds the structure; the finer rules of the zod schema
+ * (lengths, ranges, id and IP formats) are not checked again here.
+ */
+export function decodeEvent(bytes: Buffer): CanonicalEvent {
+  return eventCodec.decode(bytes);
+}
+
+/** Where the event does not fit the current Avro schema, field by field; empty when it fits. */
+export function eventAvroFieldErrors(event: CanonicalEvent): FieldError[] {
+  return eventCodec.fieldErrors(event);
+}
