@@ -36,11 +36,14 @@ export function createKafkaClient(connection: KafkaConnection, logger: Logger): 
 
 // kafkajs logs every retriable error response (a coordinator still loading, a transaction
 // being fenced in) at ERROR although it retries them; the caller reports what finally fails.
-const RETRIED_RESPONSE = /^\[Connection\] Response /;
+const RETRIED_RESPONSE = /^Response /;
+// A bounded retry is our choice (see producer.ts), not a mistake to warn about at every start.
+const CHOSEN = /^Limiting retries for the idempotent producer/;
 
 function forwardLog(logger: Logger, { level, log }: LogEntry): void {
   const { message, timestamp: _timestamp, logger: _name, ...fields } = log;
   const context = { kafka: fields };
+  if (CHOSEN.test(message)) return logger.debug(context, message);
   if (level === logLevel.ERROR && !RETRIED_RESPONSE.test(message)) logger.error(context, message);
   else if (level === logLevel.ERROR || level === logLevel.WARN) logger.warn(context, message);
   else if (level === logLevel.INFO) logger.debug(context, message);

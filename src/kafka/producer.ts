@@ -1,4 +1,4 @@
-import { CompressionTypes, type Producer } from 'kafkajs';
+import { CompressionTypes, Partitioners, type Producer } from 'kafkajs';
 import type { KafkaClient } from './client.js';
 
 export interface OutgoingRecord {
@@ -24,8 +24,17 @@ export interface RecordProducer {
  * acknowledgement never writes an event twice; acks=all waits for every in-sync replica.
  */
 export async function createRecordProducer(client: KafkaClient): Promise<RecordProducer> {
-  // kafkajs keeps ordering under idempotence only with one request in flight per broker.
-  const producer: Producer = client.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer: Producer = client.producer({
+    idempotent: true,
+    // kafkajs keeps ordering under idempotence only with one request in flight per broker.
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    // Java's murmur2 partitioner: a host id lands on the same partition whichever client wrote it.
+    createPartitioner: Partitioners.DefaultPartitioner,
+    // Bounded, so an ingest request answers 503 instead of hanging while Kafka is away; the
+    // caller's retry carries the same ids (see README, Sending events).
+    retry: { retries: 5 },
+  });
   await producer.connect();
   return {
     async send(topic, records) {

@@ -219,3 +219,21 @@ function without(event: Record<string, unknown>, key: string) {
 function withPayload(event: Record<string, unknown>, patch: Record<string, unknown>) {
   return { ...event, payload: { ...(event.payload as object), ...patch } };
 }
+
+test('Kafka not acknowledging (the events topic is gone): 503 with Retry-After, and the reason', async () => {
+  const lonely = testConfig();
+  const other = await startService(lonely, { logger: silentLogger, tokens: [{ name: 'collector', token: new Secret(TOKEN, 'inline') }] });
+  try {
+    await dropTopics(lonely);
+    const response = await fetch(`${other.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(ingestFixture('trust.change')),
+    });
+    assert.equal(response.status, 503);
+    assert.equal(response.headers.get('retry-after'), '5');
+    assert.match(((await response.json()) as { error: string }).error, /Kafka did not acknowledge the events: .*; retry later/);
+  } finally {
+    await other.close();
+  }
+});
