@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config, KafkaSettings } from './config/schema.js';
+import { hostRoutes } from './api/hosts.js';
 import { createServer } from './api/server.js';
+import { HostStateView } from './processor/host-view.js';
+import { startProcessor } from './processor/worker.js';
 import { createKafkaClient } from './kafka/client.js';
 import { createRecordProducer, type RecordProducer } from './kafka/producer.js';
 import { ensureTopics, type TopicSpec } from './kafka/topics.js';
@@ -34,6 +37,10 @@ export async function startService(config: Config, deps: { logger: Logger; token
   await ensureTopics(client, trustwireTopics(config.kafka), logger);
   let producer: RecordProducer | undefined = await createRecordProducer(client);
   const writer = new EventWriter(producer, config.kafka.topics.events);
+  const view = await HostStateView.start(client, config.kafka.topics.hostState, logger);
+  const processor = config.processor.enabled
+    ? await startProcessor({ client, topics: config.kafka.topics, rules: config.processor, logger, locate: view.locate })
+    : undefined;
 
   const server = createServer({ logger, bodyLimitBytes: config.http.bodyLimitBytes, isReady: () => producer !== undefined });
   await server.register(ingestRoutes, {
@@ -43,6 +50,7 @@ export async function startService(config: Config, deps: { logger: Logger; token
     bodyLimitBytes: config.http.bodyLimitBytes,
     maxEventsPerRequest: config.http.maxEventsPerRequest,
   });
+  await server.register(hostRoutes, { view });
   await server.listen({ host: config.http.host, port: config.http.port });
   const address = server.server.address();
   if (address === null || typeof address === 'string') throw new Error(`the HTTP server is not listening on a TCP port (${String(address)})`);
@@ -52,6 +60,8 @@ export async function startService(config: Config, deps: { logger: Logger; token
     server,
     async close() {
       await server.close();
+      await processor?.stop();
+      await view.stop();
       const closing = producer;
       producer = undefined;
       await closing?.disconnect();

@@ -10,6 +10,8 @@ commands:
         validate events (JSON, a JSON array or NDJSON; stdin when no FILE) and produce them
   emit [FILE|-] --from keylime|intel-secl-hvs [...]
         the same from an attestation service's own document (a Keylime webhook body, HVS reports)
+  processor [--config FILE] [--brokers HOST:PORT,...]
+        run one processor worker (more of them share the partitions)
   config check FILE
         validate a configuration file without starting anything
   tail [--topic NAME] [--limit N] [--config FILE] [--brokers HOST:PORT,...]
@@ -21,6 +23,7 @@ const commands: Record<string, () => Promise<{ run(args: string[]): Promise<numb
   emit: () => import('./emit.js'),
   config: () => import('./config-check.js'),
   tail: () => import('./tail.js'),
+  processor: () => import('./processor.js'),
 };
 
 async function main(argv: string[]): Promise<number> {

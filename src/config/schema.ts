@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { IntelSeclAdapterOptions } from '../ingest/adapters/intel-secl-hvs.js';
 import { KeylimeAdapterOptions } from '../ingest/adapters/keylime.js';
+import { ProcessorRules } from '../processor/state.js';
 import { secretField } from './secret.js';
 
 /**
@@ -76,11 +77,16 @@ export function configSchema(baseDir: string) {
     })
     .prefault({});
 
+  const processor = ProcessorRules.extend({
+    enabled: z.boolean().default(true).describe('run the processor inside `trustwire start`; off when processors run apart (`trustwire processor`)'),
+  }).prefault({});
+
   return z.strictObject({
     kafka,
     http,
     ingest,
     adapters,
+    processor,
     log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
   });
 }

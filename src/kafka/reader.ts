@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { KafkaClient } from './client.js';
+import { toRecord } from './group-consumer.js';
 
 export interface IncomingRecord {
   topic: string;
@@ -48,15 +49,7 @@ export async function readRecords(client: KafkaClient, options: ReadOptions): Pr
           autoCommit: false,
           eachMessage: async ({ topic: from, partition, message }) => {
             if (records.length >= limit) return;
-            records.push({
-              topic: from,
-              partition,
-              offset: message.offset,
-              key: message.key?.toString('utf8') ?? null,
-              value: message.value,
-              headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v ?? '')])),
-              timestamp: Number(message.timestamp),
-            });
+            records.push(toRecord(from, partition, message));
             if (records.length >= limit) finish();
             else armIdle();
           },
@@ -67,4 +60,66 @@ export async function readRecords(client: KafkaClient, options: ReadOptions): Pr
     await consumer.disconnect();
   }
   return records;
+}
+
+/**
+ * Reads `partitions` of a topic from the beginning (read_committed) until `done` says so for
+ * every one of them; the other partitions are paused. For restoring a changelog up to a marker.
+ */
+export async function readPartitionsUntil(
+  client: KafkaClient,
+  options: { topic: string; partitions: readonly number[]; timeoutMs?: number },
+  onRecord: (record: IncomingRecord) => boolean,
+): Promise<void> {
+  const { topic, timeoutMs = 60_000 } = options;
+  const pending = new Set(options.partitions);
+  if (pending.size === 0) return;
+  const consumer = client.consumer({ groupId: `trustwire-restore-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`reading ${topic} partitions ${[...pending].join(',')} did not finish within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            if (!pending.has(batch.partition)) {
+              consumer.pause([{ topic, partitions: [batch.partition] }]);
+              return;
+            }
+            for (const message of batch.messages) {
+              if (onRecord(toRecord(topic, batch.partition, message))) {
+                pending.delete(batch.partition);
+                consumer.pause([{ topic, partitions: [batch.partition] }]);
+                break;
+              }
+            }
+            if (pending.size === 0) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/** Follows a topic from the beginning for as long as it runs (read_committed, no commits). */
+export async function followTopic(
+  client: KafkaClient,
+  topic: string,
+  onRecord: (record: IncomingRecord) => void,
+): Promise<{ stop(): Promise<void> }> {
+  const consumer = client.consumer({ groupId: `trustwire-view-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({ autoCommit: false, eachMessage: async ({ partition, message }) => onRecord(toRecord(topic, partition, message)) });
+  return { stop: () => consumer.disconnect() };
 }

@@ -71,10 +71,21 @@ function variant<T extends EventType>(type: T) {
   return z.strictObject({ ...envelope, type: z.literal(type), payload: PAYLOADS[type], enrichment: Enrichment.optional() });
 }
 
+/**
+ * A decision is about the host it places the workload on, and keyed by it: that host's state
+ * lives in the partition of its id. A targetHost naming another host would split it in two.
+ */
+function keyedByTarget<S extends z.ZodType<{ host: { id: string }; payload: { targetHost?: { id: string } | undefined } }>>(schema: S): S {
+  return schema.refine((event) => event.payload.targetHost === undefined || event.payload.targetHost.id === event.host.id, {
+    path: ['payload', 'targetHost', 'id'],
+    message: "must be the event's host.id: a decision is reported by (and keyed by) the host it places the workload on",
+  }) as unknown as S;
+}
+
 /** A canonical event: what flows through Kafka after ingest, every field settled. */
 export const CanonicalEvent = z.discriminatedUnion('type', [
   variant('trust.change'),
-  variant('policy.decision'),
+  keyedByTarget(variant('policy.decision')),
   variant('admin.action'),
   variant('config.snapshot'),
   variant('compliance.assessment'),
@@ -91,7 +102,7 @@ function ingestVariant<T extends EventType>(type: T) {
 /** What a reporter may send: the source kinds only, id and ingestTime optional. */
 export const IngestEvent = z.discriminatedUnion(
   'type',
-  [ingestVariant('trust.change'), ingestVariant('policy.decision'), ingestVariant('admin.action'), ingestVariant('config.snapshot')],
+  [ingestVariant('trust.change'), keyedByTarget(ingestVariant('policy.decision')), ingestVariant('admin.action'), ingestVariant('config.snapshot')],
   {
     error: (issue) => {
       const type = (issue.input as { type?: unknown } | undefined)?.type;

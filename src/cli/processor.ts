@@ -1,0 +1,29 @@
+import { createKafkaClient } from '../kafka/client.js';
+import { ensureTopics } from '../kafka/topics.js';
+import { createLogger } from '../log.js';
+import { HostStateView } from '../processor/host-view.js';
+import { startProcessor } from '../processor/worker.js';
+import { trustwireTopics } from '../service.js';
+import { clientConfig, parseOptions } from './options.js';
+
+/**
+ * `trustwire processor`: one processor worker, nothing else. Start more of them to scale out;
+ * they share the partitions of the events topic through the consumer group.
+ */
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseOptions(args, { config: { type: 'string', default: process.env.TRUSTWIRE_CONFIG }, brokers: { type: 'string' } });
+  const config = clientConfig(values);
+  const logger = createLogger(config.log.level);
+  const client = createKafkaClient(config.kafka, logger);
+  await ensureTopics(client, trustwireTopics(config.kafka), logger);
+  const view = await HostStateView.start(client, config.kafka.topics.hostState, logger);
+  const processor = await startProcessor({ client, topics: config.kafka.topics, rules: config.processor, logger, locate: view.locate });
+  process.stderr.write(`processor running in group trustwire-processor on ${config.kafka.brokers.join(',')}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await processor.stop();
+  await view.stop();
+  return 0;
+}

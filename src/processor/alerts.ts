@@ -1,0 +1,235 @@
+import { clampText, defined } from '../ingest/adapters/common.js';
+import { stableEventId } from '../ingest/stable-id.js';
+import type { CanonicalEvent, EventOf } from '../model/events.js';
+import { enrichmentOf, hostIdentityOf } from './enrichment.js';
+import type { HostState, ProcessorRules } from './state.js';
+
+/**
+ * Severity (0-10) of each rule's alert, in the order alerts are emitted.
+ * - 9: sensitive workloads run on a host whose measured launch no longer matches;
+ * - 8: a workload was let onto an untrusted host: a policy gap, though it may not hold
+ *   sensitive data (6 when the host's trust is merely unknown, e.g. not attested yet);
+ * - 7: a geofence or classification boundary crossed; an admin change made on an untrusted host;
+ * - 6, 5: repeated denials and flapping are patterns to look into, not a breach by themselves.
+ */
+export const ALERT_SEVERITY = {
+  'trust.sensitive-workload-on-untrusted-host': 9,
+  'placement.onto-untrusted-host': 8,
+  'placement.asset-tag-mismatch': 7,
+  'admin.success-on-untrusted-host': 7,
+  'admin.repeated-denials': 6,
+  'trust.flapping': 5,
+} as const;
+export type AlertRule = keyof typeof ALERT_SEVERITY;
+
+const UNKNOWN_TRUST_PLACEMENT_SEVERITY = 6;
+
+/** What a rule says about the event that triggered it; `alertEvent` makes the event of it. */
+export interface AlertSpec {
+  rule: AlertRule;
+  title: string;
+  severity: number;
+  relatedEventIds: string[];
+  /** Values left undefined are not known and are dropped. */
+  details: Record<string, string | undefined>;
+}
+
+export const ALERT_SOURCE = { system: 'trustwire', vendor: 'trustwire', product: 'trustwire-processor' } as const;
+
+/** The label the policy proxy gives workloads that must only run on trusted hosts. */
+export const SENSITIVE_LABEL = 'sensitive';
+
+// Limits of the contract: Text 4096 (title), a details value 1024, 1024 related ids.
+const DETAIL_MAX = 1024;
+const RELATED_MAX = 1024;
+
+/**
+ * The alert event. Its id is a hash of the rule, the related events and the host, at the
+ * triggering event's time: reprocessing the same input yields the same id, so a replay after a
+ * failover never raises an alert twice under two ids.
+ */
+export function alertEvent(trigger: CanonicalEvent, host: HostState, spec: AlertSpec): EventOf<'alert'> {
+  const related = [...new Set(spec.relatedEventIds)].slice(-RELATED_MAX);
+  const details: Record<string, string> = {};
+  for (const [key, value] of Object.entries(spec.details)) if (value !== undefined) details[key] = clampText(value, DETAIL_MAX);
+  return defined({
+    id: stableEventId(trigger.time, `${spec.rule}|${[...related].sort().join(',')}|${host.hostId}`),
+    type: 'alert' as const,
+    time: trigger.time,
+    ingestTime: trigger.ingestTime,
+    source: { ...ALERT_SOURCE },
+    host: hostIdentityOf(host),
+    severity: spec.severity,
+    tenant: trigger.tenant,
+    payload: { rule: spec.rule, title: clampText(spec.title), relatedEventIds: related, details },
+    enrichment: enrichmentOf(host),
+  });
+}
+
+/**
+ * The entries of a burst not alerted on yet: those after the last alert (all when none was
+ * raised). A rule raises again only once `threshold` new entries gather inside its window, so a
+ * burst that goes on raises one alert per `threshold` entries, not one per entry.
+ */
+export function unalerted<T>(entries: readonly T[], timeOf: (entry: T) => number, alertedAt: number | undefined): T[] {
+  return alertedAt === undefined ? [...entries] : entries.filter((entry) => timeOf(entry) > alertedAt);
+}
+
+// ---- a. trust.sensitive-workload-on-untrusted-host -----------------------------------------
+
+/** One alert naming every sensitive workload of a host that has just become untrusted. */
+export function sensitiveWorkloadAlert(
+  event: EventOf<'trust.change'>,
+  host: HostState,
+  previous: HostState['trust']['status'],
+): AlertSpec | undefined {
+  if (previous === 'untrusted' || host.trust.status !== 'untrusted') return undefined;
+  const sensitive = host.workloads.filter((workload) => workload.labels.includes(SENSITIVE_LABEL));
+  if (sensitive.length === 0) return undefined;
+  const names = sensitive.map((workload) => workload.name ?? workload.id);
+  const { faults } = host.trust;
+  const [noun, verb] = sensitive.length > 1 ? ['workloads', 'run'] : ['workload', 'runs'];
+  return {
+    rule: 'trust.sensitive-workload-on-untrusted-host',
+    title: `Sensitive ${noun} ${names.join(', ')} ${verb} on host ${host.hostId}, which became untrusted`,
+    severity: ALERT_SEVERITY['trust.sensitive-workload-on-untrusted-host'],
+    relatedEventIds: [event.id],
+    details: {
+      workloads: sensitive.map((workload) => workload.id).join(','),
+      workloadNames: names.join(','),
+      previousStatus: previous,
+      trustStatus: host.trust.status,
+      attestationService: event.payload.attestationService,
+      faultCount: String(faults.length),
+      failedFlavors: [...new Set(faults.map((fault) => fault.flavor))].join(','),
+      faults: faults.map(describeFault).join(', '),
+    },
+  };
+}
+
+function describeFault(fault: HostState['trust']['faults'][number]): string {
+  return `${fault.flavor} ${fault.name}${fault.pcrIndex === undefined ? '' : ` (PCR ${fault.pcrIndex})`}`;
+}
+
+// ---- b. placement.onto-untrusted-host, placement.asset-tag-mismatch ------------------------
+
+type Workload = HostState['workloads'][number];
+
+/**
+ * What is wrong with a permitted placement or migration of `workload` onto `host`. A placement
+ * does not change the host's trust or tags, so the state after it is the state before.
+ */
+export function placementAlerts(event: EventOf<'policy.decision'>, host: HostState, workload: Workload): AlertSpec[] {
+  const { action, decisionId, policy } = event.payload;
+  const vm = workload.name ?? workload.id;
+  const about = { workload: workload.id, workloadName: vm, action, decisionId, policy };
+  const alerts: AlertSpec[] = [];
+
+  const status = host.trust.status;
+  if (status !== 'trusted') {
+    alerts.push({
+      rule: 'placement.onto-untrusted-host',
+      title: `${action} of ${vm} permitted onto ${status} host ${host.hostId}`,
+      severity: status === 'untrusted' ? ALERT_SEVERITY['placement.onto-untrusted-host'] : UNKNOWN_TRUST_PLACEMENT_SEVERITY,
+      relatedEventIds: [event.id],
+      details: { ...about, trustStatus: status, labels: workload.labels.join(','), trustRequirement: event.payload.trustRequirement },
+    });
+  }
+
+  const differing = Object.keys(workload.requiredTags)
+    .filter((tag) => host.assetTags[tag] !== workload.requiredTags[tag])
+    .sort();
+  if (differing.length > 0) {
+    const details: AlertSpec['details'] = { ...about, tags: differing.join(',') };
+    // A tag the host lacks has no `actual.` entry.
+    for (const tag of differing) {
+      details[`expected.${tag}`] = workload.requiredTags[tag]!;
+      details[`actual.${tag}`] = host.assetTags[tag];
+    }
+    alerts.push({
+      rule: 'placement.asset-tag-mismatch',
+      title: `${vm} placed on host ${host.hostId}, whose asset tags do not match its required tags (${differing.join(', ')})`,
+      severity: ALERT_SEVERITY['placement.asset-tag-mismatch'],
+      relatedEventIds: [event.id],
+      details,
+    });
+  }
+  return alerts;
+}
+
+// ---- c. admin.success-on-untrusted-host ----------------------------------------------------
+
+/** A successful admin action on an untrusted host (for a VM target, the host it runs on). */
+export function adminOnUntrustedAlert(event: EventOf<'admin.action'>, host: HostState): AlertSpec | undefined {
+  if (host.trust.status !== 'untrusted') return undefined;
+  const { user, operation, target, requestId } = event.payload;
+  return {
+    rule: 'admin.success-on-untrusted-host',
+    title: `${user.name ?? user.id} did ${operation} on ${target.type} ${target.name ?? target.id} on untrusted host ${host.hostId}`,
+    severity: ALERT_SEVERITY['admin.success-on-untrusted-host'],
+    relatedEventIds: [event.id],
+    details: {
+      user: user.id,
+      userName: user.name,
+      operation,
+      targetType: target.type,
+      target: target.id,
+      trustStatus: host.trust.status,
+      faultCount: String(host.trust.faults.length),
+      requestId,
+    },
+  };
+}
+
+// ---- d. admin.repeated-denials -------------------------------------------------------------
+
+/** One user's denied or failed attempts that reached the threshold inside the window. */
+export function repeatedDenialsAlert(
+  event: EventOf<'admin.action'>,
+  attempts: readonly { time: number; eventId: string }[],
+  rule: ProcessorRules['deniedAttempts'],
+): AlertSpec {
+  const { user } = event.payload;
+  return {
+    rule: 'admin.repeated-denials',
+    title: `${user.name ?? user.id} had ${attempts.length} denied or failed admin attempts within ${duration(rule.windowMs)}`,
+    severity: ALERT_SEVERITY['admin.repeated-denials'],
+    relatedEventIds: attempts.map((attempt) => attempt.eventId),
+    details: {
+      user: user.id,
+      userName: user.name,
+      attempts: String(attempts.length),
+      threshold: String(rule.threshold),
+      windowMs: String(rule.windowMs),
+      firstAttemptAt: new Date(Math.min(...attempts.map((attempt) => attempt.time))).toISOString(),
+    },
+  };
+}
+
+// ---- e. trust.flapping ---------------------------------------------------------------------
+
+/** A host that went back and forth between trusted and untrusted too often inside the window. */
+export function flappingAlert(
+  event: EventOf<'trust.change'>,
+  host: HostState,
+  changes: readonly number[],
+  rule: ProcessorRules['flapping'],
+): AlertSpec {
+  return {
+    rule: 'trust.flapping',
+    title: `Host ${host.hostId} changed between trusted and untrusted ${changes.length} times within ${duration(rule.windowMs)}`,
+    severity: ALERT_SEVERITY['trust.flapping'],
+    relatedEventIds: [event.id],
+    details: {
+      changes: String(changes.length),
+      threshold: String(rule.threshold),
+      windowMs: String(rule.windowMs),
+      changedAt: changes.map((time) => new Date(time).toISOString()).join(','),
+      trustStatus: host.trust.status,
+    },
+  };
+}
+
+function duration(ms: number): string {
+  return ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
+}

@@ -1,0 +1,34 @@
+import { HostState, UserState } from './state.js';
+
+/**
+ * The changelog `trustwire.host-state`: one compacted record per key, JSON, pinned to the
+ * partition of the input it was computed from. Keys: `host:<id>`, `user:<id>`, or the restore
+ * marker.
+ */
+export const HOST_KEY_PREFIX = 'host:';
+export const USER_KEY_PREFIX = 'user:';
+export const RESTORE_MARKER_KEY = '\u0000trustwire.restore-marker';
+
+export type ChangelogEntry = { kind: 'host'; state: HostState } | { kind: 'user'; state: UserState } | { kind: 'marker' };
+
+export function hostKey(hostId: string): string {
+  return `${HOST_KEY_PREFIX}${hostId}`;
+}
+
+export function userKey(userId: string): string {
+  return `${USER_KEY_PREFIX}${userId}`;
+}
+
+export function encodeState(state: HostState | UserState): Buffer {
+  return Buffer.from(JSON.stringify(state));
+}
+
+/** A changelog record's meaning; null for a tombstone. Throws on a record that is not ours. */
+export function decodeChangelog(key: string, value: Buffer | null): ChangelogEntry | null {
+  if (key === RESTORE_MARKER_KEY) return { kind: 'marker' };
+  if (value === null) return null;
+  const json: unknown = JSON.parse(value.toString('utf8'));
+  if (key.startsWith(HOST_KEY_PREFIX)) return { kind: 'host', state: HostState.parse(json) };
+  if (key.startsWith(USER_KEY_PREFIX)) return { kind: 'user', state: UserState.parse(json) };
+  throw new Error(`not a trustwire changelog key: ${JSON.stringify(key)}`);
+}

@@ -1,0 +1,251 @@
+import type { CanonicalEvent, EventOf } from '../model/events.js';
+import {
+  adminOnUntrustedAlert,
+  alertEvent,
+  flappingAlert,
+  placementAlerts,
+  repeatedDenialsAlert,
+  sensitiveWorkloadAlert,
+  unalerted,
+  type AlertSpec,
+} from './alerts.js';
+import { enrichmentOf, geolocationOf, newHostState, type HostRef } from './enrichment.js';
+import type { HostState, ProcessorRules, UserState } from './state.js';
+
+/** The state of one input partition, as the worker holds it in memory. */
+export interface PartitionState {
+  hosts: Map<string, HostState>;
+  users: Map<string, UserState>;
+}
+
+/** Where a VM runs, from a fleet-wide view (other partitions included); may be slightly stale. */
+export type LocateWorkload = (workloadId: string) => HostState | undefined;
+
+export interface ProcessResult {
+  /** The input event enriched, first; then derived alert events (type 'alert'), in a stable order. */
+  outputs: CanonicalEvent[];
+  /** Keys of state that changed: host ids, and `user:<userId>` for user state. */
+  changed: string[];
+}
+
+/** Decisions that put a workload on their target host when permitted. */
+const WORKLOAD_ACTIONS: ReadonlySet<string> = new Set(['vm.place', 'vm.migrate', 'vm.power_on']);
+/** The moves the placement rules judge; a power-on starts a VM where it was placed before. */
+const PLACEMENT_ACTIONS: ReadonlySet<string> = new Set(['vm.place', 'vm.migrate']);
+const VM_TYPES: ReadonlySet<string> = new Set(['vm', 'virtual-machine']);
+
+interface Context {
+  event: CanonicalEvent;
+  state: PartitionState;
+  rules: ProcessorRules;
+  locate: LocateWorkload | undefined;
+  changed: Set<string>;
+  /** In the order a–e of the rules; each handler only raises the rules of its kind. */
+  alerts: AlertSpec[];
+}
+
+/**
+ * Applies one event to its partition's state (mutating it) and returns the event enriched with
+ * the state of the host it concerns, then the alerts it raised. Pure apart from `state`: time is
+ * the event's, and the same events from the same state give the same outputs, ids included.
+ */
+export function processEvent(event: CanonicalEvent, state: PartitionState, rules: ProcessorRules, locate?: LocateWorkload): ProcessResult {
+  const context: Context = { event, state, rules, locate, changed: new Set(), alerts: [] };
+  const host = applyEvent(event, context);
+  return {
+    outputs: [{ ...event, enrichment: enrichmentOf(host) }, ...context.alerts.map((spec) => alertEvent(event, host, spec))],
+    changed: [...context.changed],
+  };
+}
+
+/** Updates state and raises alerts; returns the state of the host the event concerns. */
+function applyEvent(event: CanonicalEvent, context: Context): HostState {
+  switch (event.type) {
+    case 'trust.change':
+      return applyTrustChange(event, context);
+    case 'policy.decision':
+      return applyDecision(event, context);
+    case 'admin.action':
+      return applyAdminAction(event, context);
+    case 'config.snapshot':
+      // Scoring comes later; for now a snapshot only tells who the host is.
+      return touchHost(event.host, context);
+    case 'compliance.assessment': {
+      const host = touchHost(event.host, context);
+      const { templateId, score, maxScore, compliant } = event.payload;
+      host.compliance = { templateId, score, maxScore, compliant, assessedAt: event.time };
+      return host;
+    }
+    case 'alert':
+      // Enriched only: alerts are never derived from alerts.
+      return viewHost(event.host, context);
+  }
+}
+
+function applyTrustChange(event: EventOf<'trust.change'>, context: Context): HostState {
+  const report = event.payload;
+  const host = touchHost(event.host, context);
+  const trust = host.trust;
+  // The state, not the report's previousStatus, says what the status was: it is what
+  // trustwire has told the SIEM so far.
+  const previous = trust.status;
+  if (report.status !== previous) {
+    trust.status = report.status;
+    trust.since = event.time;
+  }
+  trust.attestationService = report.attestationService;
+  trust.faults = report.flavors.flatMap((flavor) => flavor.faults.map((fault) => ({ ...fault, flavor: flavor.kind })));
+  if (Object.keys(report.assetTags).length > 0) {
+    host.assetTags = report.assetTags;
+    const geolocation = geolocationOf(report.assetTags);
+    if (geolocation === undefined) delete host.geolocation;
+    else host.geolocation = geolocation;
+  }
+
+  const { flapping } = context.rules;
+  trust.recentChanges = trust.recentChanges.filter((time) => inWindow(time, event.time, flapping.windowMs));
+  const flipped = (previous === 'trusted' && report.status === 'untrusted') || (previous === 'untrusted' && report.status === 'trusted');
+  if (flipped) trust.recentChanges.push(event.time);
+
+  raise(context, sensitiveWorkloadAlert(event, host, previous));
+  if (flipped) {
+    const changes = unalerted(trust.recentChanges, (time) => time, trust.flappingAlertedAt);
+    if (changes.length >= flapping.threshold) {
+      trust.flappingAlertedAt = event.time;
+      raise(context, flappingAlert(event, host, changes, flapping));
+    }
+  }
+  return host;
+}
+
+function applyDecision(event: EventOf<'policy.decision'>, context: Context): HostState {
+  const decision = event.payload;
+  const { resource } = decision;
+  if (!WORKLOAD_ACTIONS.has(decision.action)) {
+    return isVm(resource.type) ? vmHost(resource.id, context) : viewHost(event.host, context);
+  }
+  // The contract holds a decision to its target host (host.id = targetHost.id), so that host's
+  // state lives in this partition and nowhere else.
+  const target: HostRef = event.host;
+  if (decision.decision === 'deny') return viewHost(target, context);
+
+  const host = touchHost(target, context);
+  const workload = {
+    id: resource.id,
+    ...(resource.name === undefined ? {} : { name: resource.name }),
+    labels: resource.labels,
+    requiredTags: resource.requiredTags,
+    since: event.time,
+    decisionId: decision.decisionId,
+  };
+  // A VM runs on one host: whatever moved it (a migration, or a placement or power-on after a
+  // move this partition did not see), it leaves every other host of this partition. A source
+  // host in another partition keeps its stale entry; `locate` has to live with that.
+  for (const other of context.state.hosts.values()) {
+    if (other === host || !other.workloads.some((w) => w.id === workload.id)) continue;
+    other.workloads = other.workloads.filter((w) => w.id !== workload.id);
+    markChanged(other, context);
+  }
+  const at = host.workloads.findIndex((w) => w.id === workload.id);
+  if (at >= 0) host.workloads[at] = workload;
+  else host.workloads.push(workload);
+
+  if (PLACEMENT_ACTIONS.has(decision.action)) raise(context, ...placementAlerts(event, host, workload));
+  return host;
+}
+
+function applyAdminAction(event: EventOf<'admin.action'>, context: Context): HostState {
+  const { target, outcome } = event.payload;
+  const host = isVm(target.type) ? vmHost(target.id, context) : viewHost(event.host, context);
+  if (outcome === 'success') raise(context, adminOnUntrustedAlert(event, host));
+  else recordDeniedAttempt(event, context);
+  return host;
+}
+
+/** Counts a denied or failed attempt against its user; raises at the threshold. */
+function recordDeniedAttempt(event: EventOf<'admin.action'>, context: Context): void {
+  const userId = event.payload.user.id;
+  const user: UserState = context.state.users.get(userId) ?? { userId, attempts: [] };
+  // A reporter's resend carries the same id: it is one attempt, not two.
+  if (user.attempts.some((attempt) => attempt.eventId === event.id)) return;
+  const { deniedAttempts } = context.rules;
+  // The window ends at the newest attempt: events of several hosts share this state, so one
+  // may arrive late, and a late one older than the window counts for nothing.
+  const end = Math.max(event.time, ...user.attempts.map((attempt) => attempt.time));
+  if (!inWindow(event.time, end, deniedAttempts.windowMs)) return;
+  user.attempts = user.attempts.filter((attempt) => inWindow(attempt.time, end, deniedAttempts.windowMs));
+  user.attempts.push({ time: event.time, eventId: event.id });
+  context.state.users.set(userId, user);
+  context.changed.add(`user:${userId}`); // host state is keyed by the bare host id
+
+  const burst = unalerted(user.attempts, (attempt) => attempt.time, user.alertedAt);
+  if (burst.length >= deniedAttempts.threshold) {
+    user.alertedAt = event.time;
+    raise(context, repeatedDenialsAlert(event, burst, deniedAttempts));
+  }
+}
+
+// ---- hosts ---------------------------------------------------------------------------------
+
+/** The host's state for an event that changes it, created when new; identity from `ref`. */
+function touchHost(ref: HostRef, context: Context): HostState {
+  let host = context.state.hosts.get(ref.id);
+  if (host === undefined) {
+    host = newHostState(ref, context.event);
+    context.state.hosts.set(ref.id, host);
+  } else {
+    if (ref.name !== undefined) host.name = ref.name;
+    if (ref.ip !== undefined) host.ip = ref.ip;
+    if (ref.pool !== undefined) host.pool = ref.pool;
+    dropMovedWorkloads(host, context);
+  }
+  markChanged(host, context);
+  return host;
+}
+
+/**
+ * A VM that migrated to a host of another partition left no trace here (the decision went to
+ * the target's partition): the fleet-wide view knows it was placed elsewhere later.
+ */
+function dropMovedWorkloads(host: HostState, context: Context): void {
+  const { locate } = context;
+  if (locate === undefined || host.workloads.length === 0) return;
+  host.workloads = host.workloads.filter((workload) => {
+    const elsewhere = locate(workload.id);
+    if (elsewhere === undefined || elsewhere.hostId === host.hostId) return true;
+    const placed = elsewhere.workloads.find((other) => other.id === workload.id);
+    return placed === undefined || placed.since <= workload.since;
+  });
+}
+
+function markChanged(host: HostState, context: Context): void {
+  host.lastEventId = context.event.id;
+  host.updatedAt = context.event.time;
+  context.changed.add(host.hostId);
+}
+
+/** The host's state for an event that does not change it; a host never seen is `unknown`, and stays unstored. */
+function viewHost(ref: HostRef, context: Context): HostState {
+  return context.state.hosts.get(ref.id) ?? newHostState(ref, context.event);
+}
+
+/** The host a VM runs on: this partition knows best, then the fleet; else the event's host. */
+function vmHost(vmId: string, context: Context): HostState {
+  for (const host of context.state.hosts.values()) {
+    if (host.workloads.some((workload) => workload.id === vmId)) return host;
+  }
+  return context.locate?.(vmId) ?? viewHost(context.event.host, context);
+}
+
+function isVm(type: string): boolean {
+  return VM_TYPES.has(type.toLowerCase());
+}
+
+/** Whether `time` lies in the window of `windowMs` that ends at `now`. */
+function inWindow(time: number, now: number, windowMs: number): boolean {
+  return now - time < windowMs;
+}
+
+function raise(context: Context, ...alerts: (AlertSpec | undefined)[]): void {
+  for (const alert of alerts) if (alert !== undefined) context.alerts.push(alert);
+}

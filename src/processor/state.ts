@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { AttestationFault, FlavorKind } from '../model/payloads.js';
+import { EpochMillis, Labels, Name, Tags, TrustStatus } from '../model/primitives.js';
+
+/**
+ * What the processor knows of one host. Kept per input partition, written to the compacted
+ * changelog `trustwire.host-state` (key = host id, JSON) in the same transaction as the events
+ * it produced, and restored from there when a worker takes the partition over.
+ */
+export const HostState = z.strictObject({
+  hostId: Name,
+  name: Name.optional(),
+  ip: Name.optional(),
+  pool: Name.optional(),
+  trust: z.strictObject({
+    status: TrustStatus,
+    /** When the host entered its current status (the event time of that trust.change). */
+    since: EpochMillis.optional(),
+    attestationService: Name.optional(),
+    /** The faults of the last attestation, each with the flavor part it concerns. */
+    faults: z.array(AttestationFault.extend({ flavor: FlavorKind })).default([]),
+    /** Event times of the last trusted⇄untrusted changes, newest last, pruned to the flapping window. */
+    recentChanges: z.array(EpochMillis).default([]),
+    /** Time of the last flapping alert, so one burst of changes raises one alert (like UserState.alertedAt). */
+    flappingAlertedAt: EpochMillis.optional(),
+  }),
+  assetTags: Tags.default({}),
+  geolocation: z.strictObject({ country: Name.optional(), region: Name.optional(), site: Name.optional() }).optional(),
+  compliance: z
+    .strictObject({ templateId: Name, score: z.number(), maxScore: z.number(), compliant: z.boolean(), assessedAt: EpochMillis })
+    .optional(),
+  /** Workloads placed on the host by permitted placements and migrations. */
+  workloads: z
+    .array(
+      z.strictObject({
+        id: Name,
+        name: Name.optional(),
+        labels: Labels.default([]),
+        requiredTags: Tags.default({}),
+        since: EpochMillis,
+        decisionId: Name,
+      }),
+    )
+    .default([]),
+  /** Id and time of the last event that changed this state. */
+  lastEventId: Name,
+  updatedAt: EpochMillis,
+});
+export type HostState = z.infer<typeof HostState>;
+
+/**
+ * Denied or failed admin attempts of one user, kept in the partition of the hosts they were
+ * aimed at (changelog key `user:<id>`).
+ */
+export const UserState = z.strictObject({
+  userId: Name,
+  /** Event times and ids of recent denied/failed attempts, newest last, pruned to the window. */
+  attempts: z.array(z.strictObject({ time: EpochMillis, eventId: Name })).default([]),
+  /** Time of the last alert raised for this user, so one burst raises one alert. */
+  alertedAt: EpochMillis.optional(),
+});
+export type UserState = z.infer<typeof UserState>;
+
+/** Alert thresholds; the processor's section of the configuration. */
+export const ProcessorRules = z.strictObject({
+  sessionTimeoutMs: z
+    .number()
+    .int()
+    .min(6000)
+    .default(30_000)
+    .describe('how long the group waits for a silent processor (a crashed one) before moving its partitions to the others'),
+  deniedAttempts: z
+    .strictObject({
+      threshold: z.number().int().min(1).default(5).describe('denied or failed admin attempts by one user that raise an alert'),
+      windowMs: z.number().int().min(1000).default(10 * 60_000),
+    })
+    .prefault({}),
+  flapping: z
+    .strictObject({
+      threshold: z.number().int().min(2).default(4).describe('trusted⇄untrusted changes of one host that raise an alert'),
+      windowMs: z.number().int().min(1000).default(60 * 60_000),
+    })
+    .prefault({}),
+});
+export type ProcessorRules = z.infer<typeof ProcessorRules>;

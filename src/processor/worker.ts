@@ -1,0 +1,233 @@
+/**
+ * The processor worker: consumes `trustwire.events` in the group `trustwire-processor`, keeps
+ * each host's state, and writes enriched events, derived alerts, state changes and dead letters
+ * in one Kafka transaction per fetched batch, together with the batch's input offset. A crash
+ * anywhere leaves either all of a batch's effects or none of them.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config/schema.js';
+import { deadLetterHeaders } from '../dlq/headers.js';
+import type { KafkaClient } from '../kafka/client.js';
+import { startGroupConsumer, type GroupBatch, type GroupConsumer } from '../kafka/group-consumer.js';
+import type { IncomingRecord } from '../kafka/reader.js';
+import { readPartitionsUntil } from '../kafka/reader.js';
+import { createTransactionalProducer, isFenced, type TransactionalProducer, type TransactionalRecord } from '../kafka/transactional.js';
+import { TYPE_HEADER } from '../ingest/writer.js';
+import type { Logger } from '../log.js';
+import { decodeEvent, encodeEvent } from '../model/avro.js';
+import { CanonicalEvent } from '../model/events.js';
+import { fieldErrors, ValidationError } from '../model/validation.js';
+import { decodeChangelog, encodeState, hostKey, RESTORE_MARKER_KEY, USER_KEY_PREFIX, userKey } from './changelog.js';
+import { processEvent, type LocateWorkload, type PartitionState } from './logic.js';
+import type { ProcessorRules } from './state.js';
+
+export const PROCESSOR_GROUP = 'trustwire-processor';
+
+export interface ProcessorOptions {
+  client: KafkaClient;
+  topics: Config['kafka']['topics'];
+  rules: ProcessorRules;
+  logger: Logger;
+  groupId?: string;
+  /** Where a VM runs when its host is in another partition (the fleet-wide view). */
+  locate?: LocateWorkload;
+}
+
+export interface ProcessorStats {
+  consumed: number;
+  produced: number;
+  deadLettered: number;
+  transactions: number;
+  assigned: number[];
+}
+
+export interface RunningProcessor {
+  stats: ProcessorStats;
+  stop(): Promise<void>;
+}
+
+interface OwnedPartition {
+  state: PartitionState;
+  producer: TransactionalProducer;
+}
+
+export async function startProcessor(options: ProcessorOptions): Promise<RunningProcessor> {
+  const { client, topics, rules, logger } = options;
+  const groupId = options.groupId ?? PROCESSOR_GROUP;
+  const log = logger.child({ component: 'processor', groupId });
+  const stats: ProcessorStats = { consumed: 0, produced: 0, deadLettered: 0, transactions: 0, assigned: [] };
+  const owned = new Map<number, OwnedPartition>();
+  let restoring: Promise<void> = Promise.resolve();
+
+  /**
+   * Takes partitions over: a producer per partition with a transactional id of its own fences
+   * whoever held the partition before (their open transaction is aborted, their later commits
+   * fail), then the changelog is read up to a marker written after the fencing, so the state is
+   * exactly what the last committed transaction left.
+   */
+  async function takeOver(partitions: number[]): Promise<void> {
+    const nonces = new Map<number, string>();
+    const taken = new Map<number, OwnedPartition>();
+    for (const partition of partitions) {
+      const producer = await createTransactionalProducer(client, `${groupId}.${topics.events}.${partition}`);
+      const nonce = randomUUID();
+      await producer.commit([{ topic: topics.hostState, partition, key: RESTORE_MARKER_KEY, value: Buffer.from(nonce) }]);
+      nonces.set(partition, nonce);
+      taken.set(partition, { producer, state: { hosts: new Map(), users: new Map() } });
+    }
+    await readPartitionsUntil(client, { topic: topics.hostState, partitions }, (record) => {
+      const entry = decodeChangelog(record.key ?? '', record.value);
+      const state = taken.get(record.partition)!.state;
+      if (entry?.kind === 'marker') return record.value?.toString() === nonces.get(record.partition);
+      if (entry === null) {
+        const key = record.key ?? '';
+        if (key.startsWith(USER_KEY_PREFIX)) state.users.delete(key.slice(USER_KEY_PREFIX.length));
+        else state.hosts.delete(key.slice(key.indexOf(':') + 1));
+      } else if (entry.kind === 'host') state.hosts.set(entry.state.hostId, entry.state);
+      else state.users.set(entry.state.userId, entry.state);
+      return false;
+    });
+    for (const [partition, entry] of taken) owned.set(partition, entry);
+    log.info({ partitions, hosts: [...taken.values()].reduce((n, e) => n + e.state.hosts.size, 0) }, 'partitions taken over, state restored');
+  }
+
+  async function release(partition: number): Promise<void> {
+    const entry = owned.get(partition);
+    owned.delete(partition);
+    await entry?.producer.disconnect().catch(() => {});
+  }
+
+  function onAssignment(partitions: number[]): void {
+    stats.assigned = partitions;
+    // Chain on the previous step, so releases and take-overs never interleave.
+    restoring = restoring
+      .catch(() => {})
+      .then(async () => {
+        for (const partition of [...owned.keys()]) if (!partitions.includes(partition)) await release(partition);
+        // A partition kept across a rebalance was processed by no one else meanwhile: its state stands.
+        await takeOver(partitions.filter((partition) => !owned.has(partition)));
+      });
+  }
+
+  async function eachBatch(batch: GroupBatch): Promise<void> {
+    await restoring;
+    if (!stats.assigned.includes(batch.partition) || batch.records.length === 0) return;
+    if (!owned.has(batch.partition)) await takeOver([batch.partition]); // after a failed batch
+    const entry = owned.get(batch.partition)!;
+    const out: TransactionalRecord[] = [];
+    const changed = new Set<string>();
+    for (const record of batch.records) {
+      stats.consumed++;
+      processRecord(record, entry.state, out, changed);
+    }
+    for (const key of changed) out.push(stateRecord(key, entry.state, batch.partition));
+    const last = batch.records[batch.records.length - 1]!.offset;
+    try {
+      await entry.producer.commit(out, { groupId, topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() });
+    } catch (error) {
+      // The in-memory state already holds this batch's changes: drop it; the batch is fetched
+      // again from the committed offset and the state restored from the changelog.
+      await release(batch.partition);
+      if (isFenced(error)) {
+        log.warn({ partition: batch.partition }, 'another worker took this partition over; letting it go');
+        return;
+      }
+      throw error;
+    }
+    stats.transactions++;
+    stats.produced += out.length;
+    batch.resolve(last);
+    await batch.heartbeat();
+  }
+
+  function processRecord(record: IncomingRecord, state: PartitionState, out: TransactionalRecord[], changed: Set<string>): void {
+    const event = decodeRecord(record, out);
+    if (event === undefined) return;
+    let result;
+    try {
+      result = processEvent(event, state, rules, options.locate);
+    } catch (error) {
+      deadLetter(record, 'process', error as Error, out);
+      return;
+    }
+    // All of an event's outputs, or none: an alert without the event it is about would mislead.
+    let encoded: TransactionalRecord[];
+    try {
+      encoded = result.outputs.map((output) => ({
+        topic: topics.enriched,
+        key: output.host.id,
+        value: encodeEvent(output),
+        headers: { [TYPE_HEADER]: output.type },
+      }));
+    } catch (error) {
+      deadLetter(record, 'encode', error as Error, out);
+      encoded = [];
+    }
+    out.push(...encoded);
+    for (const key of result.changed) changed.add(key);
+  }
+
+  /** Decodes and holds the record to the contract; what fails goes to the DLQ with the reason. */
+  function decodeRecord(record: IncomingRecord, out: TransactionalRecord[]): CanonicalEvent | undefined {
+    if (record.value === null) {
+      deadLetter(record, 'decode', new Error('record has no value'), out);
+      return undefined;
+    }
+    let decoded: CanonicalEvent;
+    try {
+      decoded = decodeEvent(record.value);
+    } catch (error) {
+      deadLetter(record, 'decode', error as Error, out);
+      return undefined;
+    }
+    // Avro holds the structure; the contract's finer rules (ranges, formats) are zod's.
+    const checked = CanonicalEvent.safeParse(decoded);
+    if (!checked.success) {
+      deadLetter(record, 'validate', new ValidationError('event breaks the contract', fieldErrors(checked.error)), out);
+      return undefined;
+    }
+    return checked.data;
+  }
+
+  function deadLetter(record: IncomingRecord, stage: string, error: Error, out: TransactionalRecord[]): void {
+    stats.deadLettered++;
+    log.warn({ partition: record.partition, offset: record.offset, stage, error: error.message }, 'event dead-lettered');
+    out.push({
+      topic: topics.dlq,
+      key: record.key ?? '',
+      value: record.value,
+      headers: deadLetterHeaders({
+        original: { topic: record.topic, partition: record.partition, offset: record.offset },
+        component: 'processor',
+        stage,
+        error,
+        attempts: 1,
+      }),
+    });
+  }
+
+  function stateRecord(key: string, state: PartitionState, partition: number): TransactionalRecord {
+    if (key.startsWith(USER_KEY_PREFIX)) {
+      const user = state.users.get(key.slice(USER_KEY_PREFIX.length));
+      return { topic: topics.hostState, partition, key: userKey(key.slice(USER_KEY_PREFIX.length)), value: user ? encodeState(user) : null };
+    }
+    const host = state.hosts.get(key);
+    return { topic: topics.hostState, partition, key: hostKey(key), value: host ? encodeState(host) : null };
+  }
+
+  const consumer: GroupConsumer = await startGroupConsumer(client, {
+    groupId,
+    topic: topics.events,
+    sessionTimeoutMs: rules.sessionTimeoutMs,
+    onAssignment,
+    eachBatch,
+  });
+  return {
+    stats,
+    async stop() {
+      await consumer.stop();
+      await restoring.catch(() => {});
+      for (const partition of [...owned.keys()]) await release(partition);
+    },
+  };
+}
