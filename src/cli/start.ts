@@ -55,6 +55,7 @@ function banner(url: string, brokers: string[], topic: string, devToken: boolean
     `trustwire is running`,
     `  HTTP API     ${url}   (health: ${url}/healthz)`,
     `  Kafka        ${brokers.join(',')}   events topic: ${topic}`,
+    `  hosts        ${url}/v1/hosts   (trust, faults, tags and workloads of every host)`,
     '',
     'post a first event:',
     `  curl -sS ${auth} -H 'Content-Type: application/json' \\`,
