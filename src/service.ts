@@ -1,6 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config, KafkaSettings } from './config/schema.js';
+import { connectorRoutes } from './api/connectors.js';
 import { hostRoutes } from './api/hosts.js';
+import { configBaseDir } from './config/load.js';
+import { startConnectors } from './runtime/host.js';
+import { ConnectorMetrics } from './runtime/metrics.js';
 import { createServer } from './api/server.js';
 import { HostStateView } from './processor/host-view.js';
 import { startProcessor } from './processor/worker.js';
@@ -51,6 +55,17 @@ export async function startService(config: Config, deps: { logger: Logger; token
     maxEventsPerRequest: config.http.maxEventsPerRequest,
   });
   await server.register(hostRoutes, { view });
+  const metrics = new ConnectorMetrics();
+  const connectors = await startConnectors(config.connectors, {
+    client,
+    producer,
+    topics: config.kafka.topics,
+    metrics,
+    logger,
+    baseDir: configBaseDir(config),
+    sessionTimeoutMs: config.runtime.sessionTimeoutMs,
+  });
+  await server.register(connectorRoutes, { host: connectors, registry: metrics.registry });
   await server.listen({ host: config.http.host, port: config.http.port });
   const address = server.server.address();
   if (address === null || typeof address === 'string') throw new Error(`the HTTP server is not listening on a TCP port (${String(address)})`);
@@ -60,6 +75,7 @@ export async function startService(config: Config, deps: { logger: Logger; token
     server,
     async close() {
       await server.close();
+      await connectors.stop(config.runtime.shutdownGraceMs);
       await processor?.stop();
       await view.stop();
       const closing = producer;

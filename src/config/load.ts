@@ -30,7 +30,15 @@ export function parseConfig(text: string, file = '(inline)', baseDir = process.c
   }
   const result = configSchema(baseDir).safeParse(data);
   if (!result.success) throw new ConfigError(file, fieldErrors(result.error));
+  BASE_DIRS.set(result.data, baseDir);
   return result.data;
+}
+
+const BASE_DIRS = new WeakMap<Config, string>();
+
+/** The folder relative paths in a configuration are resolved against (its file's folder). */
+export function configBaseDir(config: Config): string {
+  return BASE_DIRS.get(config) ?? process.cwd();
 }
 
 /** Loads a YAML configuration file; without one, every option takes its default. */

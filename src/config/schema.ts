@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { IntelSeclAdapterOptions } from '../ingest/adapters/intel-secl-hvs.js';
 import { KeylimeAdapterOptions } from '../ingest/adapters/keylime.js';
 import { ProcessorRules } from '../processor/state.js';
+import { ConnectorInstanceSettings, RuntimeSettings } from '../runtime/settings.js';
 import { secretField } from './secret.js';
 
 /**
@@ -87,6 +88,18 @@ export function configSchema(baseDir: string) {
     ingest,
     adapters,
     processor,
+    connectors: z
+      .array(ConnectorInstanceSettings)
+      .default([])
+      .superRefine((list, ctx) => {
+        const seen = new Set<string>();
+        list.forEach((connector, index) => {
+          if (seen.has(connector.name)) ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `${connector.name} is used twice: names must be unique` });
+          seen.add(connector.name);
+        });
+      })
+      .describe('sink connectors, each in its own consumer group'),
+    runtime: RuntimeSettings,
     log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
   });
 }

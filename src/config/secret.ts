@@ -80,3 +80,21 @@ export function secretField(baseDir: () => string) {
     })
     .meta({ secret: true });
 }
+
+let optionsBaseDir = process.cwd();
+
+/** Runs `work` with relative secret files in connector options resolved against `dir` (the configuration's folder). */
+export function withSecretBaseDir<T>(dir: string, work: () => T): T {
+  const previous = optionsBaseDir;
+  optionsBaseDir = dir;
+  try {
+    return work();
+  } finally {
+    optionsBaseDir = previous;
+  }
+}
+
+/** A secret option of a connector's configSchema: `{env}`, `{file}` or inline; prints as [redacted]. */
+export function secretOption() {
+  return secretField(() => optionsBaseDir);
+}

@@ -9,8 +9,12 @@ export interface GroupBatch {
   /** Moves the consumer's in-memory position past `offset`; committing is the caller's (in its transaction). */
   resolve(offset: string): void;
   heartbeat(): Promise<void>;
-  /** True once a rebalance took the partition away or the consumer is stopping: stop work on the batch. */
+  /** True once a rebalance took the partition away: stop work on the batch (a stop drains instead). */
   isStale(): boolean;
+  /** The partition's end offset when the batch was fetched, for lag. */
+  highWatermark: string;
+  /** Commits the group's offset for this partition (consumers that do not commit in a transaction). */
+  commit(offset: string): Promise<void>;
 }
 
 export interface GroupConsumerOptions {
@@ -18,6 +22,8 @@ export interface GroupConsumerOptions {
   topic: string;
   /** How long the group waits for a silent member (a killed worker) before moving its partitions. */
   sessionTimeoutMs?: number;
+  /** How long a fetch waits for data before returning a smaller batch (the sinks' linger). */
+  maxWaitTimeMs?: number;
   /** Called on every join with this member's partitions, before any batch of them. */
   onAssignment?(partitions: number[]): void;
   eachBatch(batch: GroupBatch): Promise<void>;
@@ -36,6 +42,7 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
     groupId: options.groupId,
     readUncommitted: false,
     allowAutoTopicCreation: false,
+    ...(options.maxWaitTimeMs !== undefined && { maxWaitTimeInMs: options.maxWaitTimeMs }),
     ...(options.sessionTimeoutMs !== undefined && {
       sessionTimeout: options.sessionTimeoutMs,
       heartbeatInterval: Math.max(500, Math.floor(options.sessionTimeoutMs / 10)),
@@ -47,14 +54,16 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isStale }) => {
       await options.eachBatch({
         topic: batch.topic,
         partition: batch.partition,
         records: batch.messages.map((message) => toRecord(batch.topic, batch.partition, message)),
         resolve: resolveOffset,
         heartbeat,
-        isStale: () => isStale() || !isRunning(),
+        isStale,
+        highWatermark: batch.highWatermark,
+        commit: (offset) => consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset }]),
       });
     },
   });

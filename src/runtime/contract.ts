@@ -1,0 +1,68 @@
+/**
+ * The contract between the runtime and a sink connector. A connector holds only what is its
+ * own — its options, how events become a request, and the I/O — and answers each batch with a
+ * SendResult; consuming, routing, batching, retries, dead-lettering, offsets, metrics and
+ * shutdown are the runtime's, the same for every connector.
+ */
+import type { z } from 'zod';
+import type { Logger } from '../log.js';
+import type { CanonicalEvent } from '../model/events.js';
+
+/** A failure of one send, or of one event in a partial result. */
+export class SendError extends Error {
+  override name = 'SendError';
+  constructor(
+    message: string,
+    /** True when the same send may succeed later (network, busy, 5xx); false for a rejection. */
+    readonly retriable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export type SendResult =
+  /** Every event of the batch was accepted by the sink. */
+  | { kind: 'ok' }
+  /** Nothing was accepted, and a later attempt may work: the runtime backs off and resends. */
+  | { kind: 'retry'; retryAfterMs?: number; error: Error }
+  /** Nothing was accepted, and resending will not help: the batch goes to the dead-letter topic. */
+  | { kind: 'permanent'; error: Error }
+  /** Some events failed (by index in the batch); the others were accepted. Retriable ones are resent, the rest dead-lettered. */
+  | { kind: 'partial'; failed: ReadonlyMap<number, SendError> };
+
+/** Where a connector reaches Kafka, for the one connector that writes to it. */
+export interface KafkaAccess {
+  produce(topic: string, records: ReadonlyArray<{ key: string; value: Buffer; headers?: Record<string, string> }>): Promise<void>;
+}
+
+export interface SinkContext {
+  /** The connector instance's name from the configuration: in logs, metrics and DLQ headers. */
+  name: string;
+  logger: Logger;
+  kafka: KafkaAccess;
+}
+
+export interface SinkConnector {
+  /** Connects and checks the sink's health; a throw refuses the connector at start. */
+  start(ctx: SinkContext): Promise<void>;
+  /** Delivers one batch; must settle soon after `signal` aborts (per-attempt timeout, shutdown). */
+  send(batch: readonly CanonicalEvent[], signal: AbortSignal): Promise<SendResult>;
+  /** Flushes and closes. */
+  stop(): Promise<void>;
+}
+
+export interface ConnectorDefinition<Schema extends z.ZodType = z.ZodType> {
+  /** How the configuration names it: `type: syslog`. */
+  type: string;
+  /** One line for `GET /v1/connectors` and the docs. */
+  summary: string;
+  /** Its options: every field with a description, default and example; secrets via secretField. */
+  configSchema: Schema;
+  create(options: z.output<Schema>): SinkConnector;
+}
+
+/** Declares a connector: the module's default export. */
+export function defineConnector<Schema extends z.ZodType>(definition: ConnectorDefinition<Schema>): ConnectorDefinition<Schema> {
+  return definition;
+}

@@ -1,0 +1,251 @@
+/**
+ * Runs one connector instance: its own consumer group `trustwire-sink-<name>` on the enriched
+ * topic, decode → route → batch → deliver (retries, timeouts) → dead-letter → commit. An offset
+ * is committed only once every record at or before it was delivered, skipped or dead-lettered;
+ * the backlog waits in Kafka (a partition's next fetch waits for its batch to be delivered).
+ */
+import type { KafkaClient } from '../kafka/client.js';
+import { startGroupConsumer, type GroupBatch, type GroupConsumer } from '../kafka/group-consumer.js';
+import type { RecordProducer } from '../kafka/producer.js';
+import type { IncomingRecord } from '../kafka/reader.js';
+import { deadLetterHeaders } from '../dlq/headers.js';
+import type { Logger } from '../log.js';
+import { decodeEvent } from '../model/avro.js';
+import { CanonicalEvent } from '../model/events.js';
+import { fieldErrors, ValidationError } from '../model/validation.js';
+import type { ConnectorDefinition, SinkConnector } from './contract.js';
+import { deliver } from './deliver.js';
+import type { ConnectorMetrics } from './metrics.js';
+import { compileRoute } from './route.js';
+import type { ConnectorInstanceSettings } from './settings.js';
+
+export interface ConnectorStatus {
+  name: string;
+  type: string;
+  group: string;
+  state: 'starting' | 'running' | 'stopping' | 'stopped' | 'refused' | 'failed';
+  summary?: string;
+  /** Why it was refused or failed: the connector's own words (which never carry secrets). */
+  reason?: string;
+  consumed: number;
+  delivered: number;
+  skipped: number;
+  retries: number;
+  deadLettered: number;
+  inFlight: number;
+  lag: number;
+  lastError?: string;
+}
+
+export interface RunnerDeps {
+  client: KafkaClient;
+  /** Writes dead letters, and serves connectors that produce to Kafka. */
+  producer: RecordProducer;
+  topics: { enriched: string; dlq: string };
+  metrics: ConnectorMetrics;
+  logger: Logger;
+  sessionTimeoutMs?: number;
+  /** The topic to consume, when not the enriched one (tests, replays). */
+  sourceTopic?: string;
+}
+
+export class ConnectorRunner {
+  readonly status: ConnectorStatus;
+  readonly #settings: ConnectorInstanceSettings;
+  readonly #definition: ConnectorDefinition;
+  readonly #connector: SinkConnector;
+  readonly #deps: RunnerDeps;
+  readonly #log: Logger;
+  readonly #route: (event: CanonicalEvent) => boolean;
+  readonly #stop = new AbortController();
+  readonly #lag = new Map<number, number>();
+  #consumer: GroupConsumer | undefined;
+
+  constructor(settings: ConnectorInstanceSettings, definition: ConnectorDefinition, options: unknown, deps: RunnerDeps) {
+    this.#settings = settings;
+    this.#definition = definition;
+    this.#deps = deps;
+    this.#connector = definition.create(options);
+    this.#route = compileRoute(settings.route);
+    this.#log = deps.logger.child({ connector: settings.name, type: definition.type });
+    this.status = {
+      name: settings.name,
+      type: definition.type,
+      group: `trustwire-sink-${settings.name}`,
+      state: 'starting',
+      summary: definition.summary,
+      consumed: 0,
+      delivered: 0,
+      skipped: 0,
+      retries: 0,
+      deadLettered: 0,
+      inFlight: 0,
+      lag: 0,
+    };
+  }
+
+  async start(): Promise<void> {
+    const { producer } = this.#deps;
+    await this.#connector.start({
+      name: this.#settings.name,
+      logger: this.#log,
+      kafka: { produce: async (topic, records) => void (await producer.send(topic, records)) },
+    });
+    this.#consumer = await startGroupConsumer(this.#deps.client, {
+      groupId: this.status.group,
+      topic: this.#deps.sourceTopic ?? this.#deps.topics.enriched,
+      ...(this.#deps.sessionTimeoutMs !== undefined && { sessionTimeoutMs: this.#deps.sessionTimeoutMs }),
+      maxWaitTimeMs: this.#settings.batch.lingerMs,
+      eachBatch: (batch) => this.#eachBatch(batch),
+    });
+    this.status.state = 'running';
+    this.#log.info({ group: this.status.group }, 'connector running');
+  }
+
+  /**
+   * Drains: in-flight batches get `graceMs` to finish and commit; past it they are abandoned
+   * uncommitted (redelivered to whoever takes the partition: at least once).
+   */
+  async stop(graceMs: number): Promise<void> {
+    if (this.status.state === 'stopped') return;
+    this.status.state = 'stopping';
+    const abandon = setTimeout(() => this.#stop.abort(new Error('shutdown grace period over')), graceMs);
+    try {
+      await this.#consumer?.stop();
+      await this.#connector.stop();
+    } finally {
+      clearTimeout(abandon);
+      this.status.state = 'stopped';
+    }
+  }
+
+  async #eachBatch(batch: GroupBatch): Promise<void> {
+    const { metrics } = this.#deps;
+    const name = this.#settings.name;
+    if (batch.records.length === 0) return;
+    metrics.consumed.inc({ connector: name }, batch.records.length);
+    this.status.consumed += batch.records.length;
+
+    const taken: Array<{ event: CanonicalEvent; record: IncomingRecord }> = [];
+    const deadLetters: Array<{ record: IncomingRecord; stage: string; error: Error; attempts: number }> = [];
+    for (const record of batch.records) {
+      let event: CanonicalEvent;
+      try {
+        event = decodeValue(record.value);
+      } catch (error) {
+        deadLetters.push({ record, stage: 'decode', error: error as Error, attempts: 0 });
+        continue;
+      }
+      if (this.#route(event)) taken.push({ event, record });
+      else {
+        this.status.skipped++;
+        metrics.skipped.inc({ connector: name });
+      }
+    }
+
+    for (const chunk of chunks(taken, this.#settings.batch.maxEvents, this.#settings.batch.maxBytes)) {
+      const events = chunk.map((item) => item.event);
+      this.status.inFlight += events.length;
+      metrics.inFlight.inc({ connector: name }, events.length);
+      metrics.batchSize.observe({ connector: name }, events.length);
+      const started = process.hrtime.bigint();
+      let outcome;
+      try {
+        outcome = await deliver(this.#connector, events, {
+          retry: this.#settings.retry,
+          timeoutMs: this.#settings.timeoutMs,
+          signal: this.#stop.signal,
+          isStale: batch.isStale,
+          onRetry: async ({ attempt, delayMs, error, pending }) => {
+            this.status.retries++;
+            this.status.lastError = error.message;
+            metrics.retried.inc({ connector: name });
+            this.#log.warn({ attempt, delayMs, pending, error: error.message }, 'send failed; retrying');
+            await batch.heartbeat().catch(() => {});
+          },
+        });
+      } finally {
+        this.status.inFlight -= events.length;
+        metrics.inFlight.dec({ connector: name }, events.length);
+      }
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (outcome.kind === 'abandoned') {
+        metrics.sendSeconds.observe({ connector: name, result: 'abandoned' }, seconds);
+        this.#log.info({ partition: batch.partition }, 'batch abandoned (rebalance or shutdown); it will be delivered again');
+        return; // nothing of this partition past the last commit is committed
+      }
+      metrics.sendSeconds.observe({ connector: name, result: outcome.deadLetters.length === 0 ? 'ok' : 'dead-lettered' }, seconds);
+      for (const verdict of outcome.deadLetters) {
+        deadLetters.push({ record: chunk[verdict.index]!.record, stage: 'send', error: verdict.error, attempts: verdict.attempts });
+      }
+      const delivered = events.length - outcome.deadLetters.length;
+      this.status.delivered += delivered;
+      metrics.delivered.inc({ connector: name }, delivered);
+    }
+
+    await this.#deadLetter(deadLetters);
+    const last = batch.records[batch.records.length - 1]!;
+    batch.resolve(last.offset);
+    await batch.commit((BigInt(last.offset) + 1n).toString());
+    const lag = Math.max(0, Number(batch.highWatermark) - Number(last.offset) - 1);
+    this.#lag.set(batch.partition, lag);
+    this.status.lag = [...this.#lag.values()].reduce((sum, n) => sum + n, 0);
+    metrics.lag.set({ connector: name, partition: String(batch.partition) }, lag);
+  }
+
+  async #deadLetter(letters: ReadonlyArray<{ record: IncomingRecord; stage: string; error: Error; attempts: number }>): Promise<void> {
+    if (letters.length === 0) return;
+    const name = this.#settings.name;
+    await this.#deps.producer.send(
+      this.#deps.topics.dlq,
+      letters.map(({ record, stage, error, attempts }) => ({
+        key: record.key ?? '',
+        value: record.value ?? Buffer.alloc(0),
+        headers: deadLetterHeaders({
+          original: { topic: record.topic, partition: record.partition, offset: record.offset },
+          component: name,
+          stage,
+          error,
+          attempts,
+        }),
+      })),
+    );
+    for (const { stage, error, record } of letters) {
+      this.#deps.metrics.deadLettered.inc({ connector: name, stage });
+      this.#log.warn({ partition: record.partition, offset: record.offset, stage, error: error.message }, 'event dead-lettered');
+    }
+    this.status.deadLettered += letters.length;
+  }
+}
+
+/** Avro single-object (what trustwire writes) or JSON (what another producer may write). */
+export function decodeValue(value: Buffer | null): CanonicalEvent {
+  if (value === null || value.length === 0) throw new Error('record has no value');
+  if (value[0] === 0xc3 && value[1] === 0x01) return decodeEvent(value);
+  let json: unknown;
+  try {
+    json = JSON.parse(value.toString('utf8'));
+  } catch (error) {
+    throw new Error(`neither Avro single-object nor JSON: ${(error as Error).message}`);
+  }
+  const result = CanonicalEvent.safeParse(json);
+  if (!result.success) throw new ValidationError('event breaks the contract', fieldErrors(result.error));
+  return result.data;
+}
+
+/** Splits into sends of at most `maxEvents` events and about `maxBytes` (the records' size). */
+function* chunks<T extends { record: IncomingRecord }>(items: readonly T[], maxEvents: number, maxBytes: number): Generator<T[]> {
+  let chunk: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = item.record.value?.length ?? 0;
+    if (chunk.length > 0 && (chunk.length >= maxEvents || bytes + size > maxBytes)) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(item);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
+}

@@ -1,0 +1,158 @@
+/**
+ * The connector runtime on the real broker, with a sink in memory whose behaviour the test
+ * sets: transient failures, permanent rejections of some events.
+ */
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, test } from 'node:test';
+import { z } from 'zod';
+import { DLQ_HEADERS } from '../../src/dlq/headers.js';
+import { createRecordProducer, type RecordProducer } from '../../src/kafka/producer.js';
+import { ensureTopics } from '../../src/kafka/topics.js';
+import { silentLogger } from '../../src/log.js';
+import { decodeEvent, encodeEvent } from '../../src/model/avro.js';
+import type { CanonicalEvent } from '../../src/model/events.js';
+import { defineConnector, SendError, type SendResult } from '../../src/runtime/contract.js';
+import { ConnectorMetrics } from '../../src/runtime/metrics.js';
+import { ConnectorRunner } from '../../src/runtime/runner.js';
+import { ConnectorInstanceSettings } from '../../src/runtime/settings.js';
+import { trustwireTopics } from '../../src/service.js';
+import { eventFixture } from '../helpers/fixtures.js';
+import { dropTopics, readAll, testClient, testConfig } from '../helpers/kafka.js';
+
+const config = testConfig();
+let producer: RecordProducer;
+
+/** A sink in memory: what it accepted, and a behaviour the test changes while it runs. */
+class MemorySink {
+  accepted: string[] = [];
+  behaviour: (batch: readonly CanonicalEvent[]) => SendResult = () => ({ kind: 'ok' });
+  attempts = 0;
+}
+
+function memoryConnector(sink: MemorySink) {
+  return defineConnector({
+    type: 'memory',
+    summary: 'keeps what it receives in memory',
+    configSchema: z.strictObject({}),
+    create: () => ({
+      start: async () => {},
+      stop: async () => {},
+      send: async (batch) => {
+        sink.attempts++;
+        const result = sink.behaviour(batch);
+        if (result.kind === 'ok') sink.accepted.push(...batch.map((event) => event.id));
+        if (result.kind === 'partial') sink.accepted.push(...batch.filter((_, i) => !result.failed.has(i)).map((event) => event.id));
+        return result;
+      },
+    }),
+  });
+}
+
+function runner(name: string, sink: MemorySink, source: string) {
+  const settings = ConnectorInstanceSettings.parse({
+    name,
+    type: 'memory',
+    batch: { maxEvents: 7, lingerMs: 50 },
+    retry: { initialMs: 50, maxMs: 200 },
+    timeoutMs: 2000,
+  });
+  return new ConnectorRunner(settings, memoryConnector(sink), {}, {
+    client: testClient(),
+    producer,
+    topics: { enriched: source, dlq: config.kafka.topics.dlq },
+    metrics: new ConnectorMetrics(),
+    logger: silentLogger,
+  });
+}
+
+function events(prefix: number, count: number): CanonicalEvent[] {
+  return Array.from({ length: count }, (_, i) => ({
+    ...eventFixture('admin.action'),
+    id: `019ac1a2-${String(prefix).padStart(4, '0')}-7000-8000-${String(i).padStart(12, '0')}`,
+    host: { id: `esx-${i % 5}` },
+  }));
+}
+
+async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  for (const start = Date.now(); Date.now() - start < timeoutMs; await sleep(100)) if (await check()) return;
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function committed(group: string, topic: string): Promise<number> {
+  const admin = testClient().admin();
+  await admin.connect();
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    return offsets!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+before(async () => {
+  await ensureTopics(testClient(), trustwireTopics(config.kafka), silentLogger);
+  producer = await createRecordProducer(testClient());
+});
+after(async () => {
+  await producer.disconnect();
+  await dropTopics(config);
+});
+
+test('a sink failing transiently for a while gets every event exactly once after it recovers; offsets wait for it', async () => {
+  const sink = new MemorySink();
+  sink.behaviour = () => ({ kind: 'retry', error: new Error('503 busy') });
+  const sent = events(1, 40);
+  await producer.send(config.kafka.topics.enriched, sent.map((event) => ({ key: event.host.id, value: encodeEvent(event) })));
+  const run = runner('transient', sink, config.kafka.topics.enriched);
+  await run.start();
+  try {
+    await until(() => sink.attempts >= 6, 'several failed attempts');
+    assert.equal(await committed('trustwire-sink-transient', config.kafka.topics.enriched), 0, 'nothing committed while nothing is delivered');
+    assert.ok(run.status.retries >= 5);
+    sink.behaviour = () => ({ kind: 'ok' });
+    await until(() => sink.accepted.length >= 40, 'delivery after recovery');
+    await until(async () => (await committed('trustwire-sink-transient', config.kafka.topics.enriched)) === 40, 'offsets committed');
+    assert.deepEqual([...sink.accepted].sort(), sent.map((event) => event.id).sort(), 'every event exactly once');
+    assert.equal(run.status.delivered, 40);
+    assert.equal(run.status.deadLettered, 0);
+  } finally {
+    await run.stop(1000);
+  }
+});
+
+test('a sink rejecting some events permanently leaves exactly those in the DLQ, with their origin and reason', async () => {
+  const source = `${config.kafka.topics.enriched}.partial`;
+  await ensureTopics(testClient(), [{ topic: source, partitions: 1, replicationFactor: 1 }], silentLogger);
+  const sent = events(2, 20);
+  const rejected = new Set([sent[3]!.id, sent[11]!.id, sent[19]!.id]);
+  const sink = new MemorySink();
+  sink.behaviour = (batch) => {
+    const failed = new Map<number, SendError>();
+    batch.forEach((event, i) => rejected.has(event.id) && failed.set(i, new SendError(`event ${event.id} rejected: bad field`, false)));
+    return failed.size === 0 ? { kind: 'ok' } : { kind: 'partial', failed };
+  };
+  await producer.send(source, sent.map((event) => ({ key: event.host.id, value: encodeEvent(event) })));
+  const run = runner('partial', sink, source);
+  await run.start();
+  try {
+    await until(() => sink.accepted.length >= 17, 'the accepted events');
+    await until(async () => (await committed('trustwire-sink-partial', source)) === 20, 'offsets past the dead letters');
+  } finally {
+    await run.stop(1000);
+  }
+  assert.deepEqual(sink.accepted, sent.filter((event) => !rejected.has(event.id)).map((event) => event.id));
+  const dead = (await readAll(config.kafka.topics.dlq, 3)).filter((record) => record.headers[DLQ_HEADERS.component] === 'partial');
+  assert.deepEqual(dead.map((record) => decodeEvent(record.value!).id).sort(), [...rejected].sort());
+  for (const record of dead) {
+    const id = decodeEvent(record.value!).id;
+    assert.equal(record.headers[DLQ_HEADERS.topic], source);
+    assert.equal(record.headers[DLQ_HEADERS.partition], '0');
+    assert.equal(record.headers[DLQ_HEADERS.offset], String(sent.findIndex((event) => event.id === id)));
+    assert.equal(record.headers[DLQ_HEADERS.stage], 'send');
+    assert.equal(record.headers[DLQ_HEADERS.errorClass], 'SendError');
+    assert.equal(record.headers[DLQ_HEADERS.errorMessage], `event ${id} rejected: bad field`);
+    assert.equal(record.headers[DLQ_HEADERS.attempts], '1');
+  }
+  assert.equal(run.status.deadLettered, 3);
+});
