@@ -12,6 +12,8 @@ commands:
         the same from an attestation service's own document (a Keylime webhook body, HVS reports)
   processor [--config FILE] [--brokers HOST:PORT,...]
         run one processor worker (more of them share the partitions)
+  connect [--config FILE] [--brokers HOST:PORT,...]
+        run the configured sink connectors only (more workers share their partitions)
   config check FILE
         validate a configuration file without starting anything
   tail [--topic NAME] [--limit N] [--config FILE] [--brokers HOST:PORT,...]
@@ -24,6 +26,7 @@ const commands: Record<string, () => Promise<{ run(args: string[]): Promise<numb
   config: () => import('./config-check.js'),
   tail: () => import('./tail.js'),
   processor: () => import('./processor.js'),
+  connect: () => import('./connect.js'),
 };
 
 async function main(argv: string[]): Promise<number> {
