@@ -14,6 +14,10 @@ commands:
         run one processor worker (more of them share the partitions)
   connect [--config FILE] [--brokers HOST:PORT,...]
         run the configured sink connectors only (more workers share their partitions)
+  dlq list [--connector NAME] [--since TIME] [--limit N]
+        what was dead-lettered, where it came from and why (JSON lines)
+  dlq replay --connector NAME [--since TIME]
+        re-drive a connector's dead letters through it once more, after a fix
   config check FILE
         validate a configuration file without starting anything
   tail [--topic NAME] [--limit N] [--config FILE] [--brokers HOST:PORT,...]
@@ -27,6 +31,7 @@ const commands: Record<string, () => Promise<{ run(args: string[]): Promise<numb
   tail: () => import('./tail.js'),
   processor: () => import('./processor.js'),
   connect: () => import('./connect.js'),
+  dlq: () => import('./dlq.js'),
 };
 
 async function main(argv: string[]): Promise<number> {

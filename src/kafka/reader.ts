@@ -123,3 +123,48 @@ export async function followTopic(
   await consumer.run({ autoCommit: false, eachMessage: async ({ partition, message }) => onRecord(toRecord(topic, partition, message)) });
   return { stop: () => consumer.disconnect() };
 }
+
+/**
+ * Consumes a topic in a consumer group until it has been idle for `idleMs`, handing each
+ * fetched batch to `handle` and committing the group's offset after it: what was handled once
+ * is not handed over again on the next run.
+ */
+export async function consumeUntilIdle(
+  client: KafkaClient,
+  options: { topic: string; groupId: string; idleMs?: number; timeoutMs?: number },
+  handle: (records: IncomingRecord[]) => Promise<void>,
+): Promise<void> {
+  const { topic, groupId, idleMs = 3000, timeoutMs = 10 * 60_000 } = options;
+  const consumer = client.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const deadline = setTimeout(() => reject(new Error(`${topic} was not consumed to its end within ${timeoutMs} ms`)), timeoutMs);
+      let idle: NodeJS.Timeout | undefined;
+      const arm = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => (clearTimeout(deadline), resolve()), idleMs);
+      };
+      consumer.on(consumer.events.GROUP_JOIN, arm);
+      consumer.on(consumer.events.CRASH, ({ payload }) => (clearTimeout(deadline), clearTimeout(idle), reject(payload.error)));
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatch: async ({ batch, resolveOffset }) => {
+            clearTimeout(idle);
+            if (batch.messages.length > 0) {
+              await handle(batch.messages.map((message) => toRecord(topic, batch.partition, message)));
+              const last = batch.messages[batch.messages.length - 1]!.offset;
+              resolveOffset(last);
+              await consumer.commitOffsets([{ topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+            }
+            arm();
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+}
