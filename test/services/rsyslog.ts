@@ -1,0 +1,171 @@
+/**
+ * A real rsyslog for the syslog sink's tests: installed from Debian when missing, started on
+ * loopback ports with a configuration of its own (UDP, TCP octet-counted, TCP LF-framed, TLS with
+ * certificates made by openssl), writing every message it receives, as JSON, to one file per
+ * listener.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export type Listener = 'udp' | 'tcp' | 'tcpLf' | 'tls';
+
+export interface RunningRsyslog {
+  ports: Record<Listener, number>;
+  /** CA certificate (PEM) that signed the server's certificate, and a client certificate and key. */
+  tls: { ca: string; clientCert: string; clientKey: string; serverName: string };
+  /** What the listener received, one parsed JSON object a message. */
+  received(listener: Listener): ReceivedMessage[];
+  stop(): Promise<void>;
+}
+
+export interface ReceivedMessage {
+  raw: string;
+  pri: string;
+  hostname: string;
+  app: string;
+  procid: string;
+  msgid: string;
+  sd: string;
+  msg: string;
+}
+
+/** Installs rsyslog and its OpenSSL driver with apt-get when rsyslogd is not there. */
+export function ensureRsyslogInstalled(): void {
+  if (existsSync('/usr/sbin/rsyslogd') && existsSync('/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_ossl.so')) return;
+  const install = (args: string[]) =>
+    spawnSync('apt-get', args, { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  let result = install(['install', '-y', '--no-install-recommends', 'rsyslog', 'rsyslog-openssl']);
+  if (result.status !== 0) {
+    install(['update']);
+    result = install(['install', '-y', '--no-install-recommends', 'rsyslog', 'rsyslog-openssl']);
+  }
+  if (result.status !== 0) throw new Error(`could not install rsyslog with apt-get:\n${result.stderr}`);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function openssl(args: string[], cwd: string): void {
+  const result = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`openssl ${args.join(' ')} failed:\n${result.stderr}`);
+}
+
+/** A CA, a server certificate for `localhost` / 127.0.0.1, and a client certificate. */
+function makeCertificates(dir: string): { ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string } {
+  const days = ['-days', '2'];
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', ...days, '-subj', '/CN=trustwire test CA'], dir);
+  for (const [name, cn, ext] of [
+    ['server', 'localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth'],
+    ['client', 'trustwire-client', 'extendedKeyUsage=clientAuth'],
+  ] as const) {
+    writeFileSync(join(dir, `${name}.ext`), `${ext}\n`);
+    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
+    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, ...days, '-extfile', `${name}.ext`], dir);
+  }
+  return {
+    ca: join(dir, 'ca.pem'),
+    serverCert: join(dir, 'server.pem'),
+    serverKey: join(dir, 'server.key'),
+    clientCert: join(dir, 'client.pem'),
+    clientKey: join(dir, 'client.key'),
+  };
+}
+
+const TEMPLATE = [
+  'template(name="trustwireJson" type="list") {',
+  '  constant(value="{\\"raw\\":\\"") property(name="rawmsg" format="json")',
+  '  constant(value="\\",\\"pri\\":\\"") property(name="pri")',
+  '  constant(value="\\",\\"hostname\\":\\"") property(name="hostname" format="json")',
+  '  constant(value="\\",\\"app\\":\\"") property(name="app-name" format="json")',
+  '  constant(value="\\",\\"procid\\":\\"") property(name="procid" format="json")',
+  '  constant(value="\\",\\"msgid\\":\\"") property(name="msgid" format="json")',
+  '  constant(value="\\",\\"sd\\":\\"") property(name="structured-data" format="json")',
+  '  constant(value="\\",\\"msg\\":\\"") property(name="msg" format="json")',
+  '  constant(value="\\"}\\n")',
+  '}',
+].join('\n');
+
+/** Starts rsyslogd in the foreground of a child process, under `dir`. */
+export async function startRsyslog(dir: string, options: { requireClientCert?: boolean } = {}): Promise<RunningRsyslog> {
+  ensureRsyslogInstalled();
+  mkdirSync(join(dir, 'work'), { recursive: true });
+  const certs = makeCertificates(dir);
+  const ports = { udp: await freePort(), tcp: await freePort(), tcpLf: await freePort(), tls: await freePort() };
+  const file = (listener: Listener) => join(dir, `${listener}.jsonl`);
+  const ruleset = (listener: Listener) =>
+    `ruleset(name="${listener}") { action(type="omfile" file="${file(listener)}" template="trustwireJson" flushOnTXEnd="on" asyncWriting="off") }`;
+  const authMode = options.requireClientCert ? 'x509/certvalid' : 'anon';
+  writeFileSync(
+    join(dir, 'rsyslog.conf'),
+    [
+      `global(workDirectory="${join(dir, 'work')}" maxMessageSize="64k")`,
+      TEMPLATE,
+      'module(load="imudp")',
+      'module(load="imtcp" maxSessions="100")',
+      `input(type="imudp" address="127.0.0.1" port="${ports.udp}" ruleset="udp")`,
+      `input(type="imtcp" address="127.0.0.1" port="${ports.tcp}" ruleset="tcp")`,
+      `input(type="imtcp" address="127.0.0.1" port="${ports.tcpLf}" ruleset="tcpLf" supportOctetCountedFraming="off")`,
+      `input(type="imtcp" address="127.0.0.1" port="${ports.tls}" ruleset="tls" streamDriver.name="ossl" streamDriver.mode="1"` +
+        ` streamDriver.authMode="${authMode}" streamDriver.CAFile="${certs.ca}" streamDriver.CertFile="${certs.serverCert}"` +
+        ` streamDriver.KeyFile="${certs.serverKey}")`,
+      ruleset('udp'),
+      ruleset('tcp'),
+      ruleset('tcpLf'),
+      ruleset('tls'),
+      '',
+    ].join('\n'),
+  );
+  const log = join(dir, 'rsyslogd.log');
+  const child: ChildProcess = spawn('/usr/sbin/rsyslogd', ['-n', '-f', join(dir, 'rsyslog.conf'), '-i', join(dir, 'rsyslogd.pid')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await waitForPorts([ports.tcp, ports.tcpLf, ports.tls], child, () => output);
+  writeFileSync(log, output);
+  return {
+    ports,
+    tls: { ca: certs.ca, clientCert: certs.clientCert, clientKey: certs.clientKey, serverName: 'localhost' },
+    received: (listener) =>
+      existsSync(file(listener))
+        ? readFileSync(file(listener), 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((line) => JSON.parse(line) as ReceivedMessage)
+        : [],
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)));
+    },
+  };
+}
+
+async function waitForPorts(ports: number[], child: ChildProcess, output: () => string): Promise<void> {
+  for (let waited = 0; waited < 15_000; waited += 100) {
+    if (child.exitCode !== null) throw new Error(`rsyslogd exited (${child.exitCode}):\n${output()}`);
+    const open = await Promise.all(ports.map((port) => answers(port)));
+    if (open.every(Boolean)) return;
+    await sleep(100);
+  }
+  throw new Error(`rsyslogd did not open its ports:\n${output()}`);
+}
+
+function answers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
