@@ -1,0 +1,318 @@
+/**
+ * Syslog messages and their framing:
+ *
+ * - RFC 5424: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA [MSG]`.
+ *   TIMESTAMP is RFC 3339 in UTC with milliseconds (`2025-03-14T09:59:59.871Z`). HOSTNAME
+ *   (≤255), APP-NAME (≤48), PROCID (≤128) and MSGID (≤32) are printable US-ASCII: any other
+ *   character becomes `_`, an absent or empty one the NILVALUE `-`. SD-IDs and PARAM-NAMEs
+ *   (≤32 printable US-ASCII without `=`, space, `]`, `"`) are sanitised the same way;
+ *   PARAM-VALUEs escape `"`, `\` and `]` with a backslash (§6.3.3). MSG is UTF-8 and, by
+ *   default, starts with the BOM that §6.4 requires of a UTF-8 MSG (`bom: false` for
+ *   receivers that choke on it; see docs/formats.md).
+ * - RFC 3164: `<PRI>Mmm dd hh:mm:ss HOSTNAME TAG[PID]: MSG`, the day padded with a space, the
+ *   TAG reduced to at most 32 alphanumerics. The time is UTC by default (a pure function does
+ *   not depend on the machine's zone; 3164 has no zone field, so say so to the receiver);
+ *   `timeZone: 'local'` gives the sender's local time, as 3164 literally asks.
+ * - Framing: octet counting (RFC 6587 §3.4.1, RFC 5425 §4.3: `MSG-LEN SP SYSLOG-MSG`, the
+ *   length in bytes) and LF (non-transparent) framing, where a CR or LF inside the message
+ *   becomes rsyslog's `#015` / `#012` so it cannot end the frame.
+ * - `maxBytes` (UDP, RFC 5426: receivers must take 480 bytes, should take 2048; RFC 3164: at
+ *   most 1024) shortens MSG at a character boundary so the whole message fits; a backslash
+ *   left dangling by the cut (half of a CEF or SD escape) goes too.
+ *
+ * trustwire's severity 0-10 maps onto syslog's severity by `SYSLOG_SEVERITY_BY_TRUSTWIRE`.
+ * The structured-data id is `trustwire@32473`: 32473 is the private enterprise number IANA
+ * reserves for documentation (RFC 5612); a deployment with its own number passes `sdId`.
+ */
+import type { CanonicalEvent } from '../model/events.js';
+import { truncateUtf8, utf8Length } from './text.js';
+
+// ---- PRI ----------------------------------------------------------------------------------
+
+/** RFC 5424 §6.2.1 facility codes. */
+export const SYSLOG_FACILITIES = {
+  kern: 0, user: 1, mail: 2, daemon: 3, auth: 4, syslog: 5, lpr: 6, news: 7, uucp: 8, cron: 9,
+  authpriv: 10, ftp: 11, ntp: 12, audit: 13, alert: 14, clock: 15,
+  local0: 16, local1: 17, local2: 18, local3: 19, local4: 20, local5: 21, local6: 22, local7: 23,
+} as const;
+
+/** trustwire's events are audit records: `log audit` (13) unless the sink says otherwise. */
+export const DEFAULT_SYSLOG_FACILITY = SYSLOG_FACILITIES.audit;
+
+/**
+ * Syslog severity (0 emergency … 7 debug) for trustwire severity 0-10, by index. Emergency
+ * (the receiving system is unusable) is never used; 10 is `alert` (act now), 9 `critical`,
+ * 7-8 `error`, 4-6 `warning`, 2-3 `notice`, 0-1 `informational`.
+ */
+export const SYSLOG_SEVERITY_BY_TRUSTWIRE: readonly number[] = Object.freeze([6, 6, 5, 5, 4, 4, 4, 3, 3, 2, 1]);
+
+export function syslogSeverity(severity: number): number {
+  return SYSLOG_SEVERITY_BY_TRUSTWIRE[Math.min(10, Math.max(0, Math.round(severity)))]!;
+}
+
+/** `facility * 8 + severity`, both checked. */
+export function syslogPri(facility: number, severity: number): number {
+  if (!Number.isInteger(facility) || facility < 0 || facility > 23) throw new RangeError(`syslog facility must be 0-23, got ${facility}`);
+  if (!Number.isInteger(severity) || severity < 0 || severity > 7) throw new RangeError(`syslog severity must be 0-7, got ${severity}`);
+  return facility * 8 + severity;
+}
+
+// ---- RFC 5424 -----------------------------------------------------------------------------
+
+export const NILVALUE = '-';
+export const UTF8_BOM = '\ufeff';
+export const RFC5424_LIMITS = { hostname: 255, appName: 48, procId: 128, msgId: 32, sdName: 32 } as const;
+
+const NOT_PRINTUSASCII = /[^\x21-\x7e]/gu;
+const NOT_SD_NAME = /[^\x21-\x7e]|[=\]"]/gu;
+const PARAM_VALUE_SPECIALS = /["\\\]]/g;
+
+/** A header field: printable US-ASCII only (others become `_`), at most `max`, `-` when empty. */
+export function syslogHeaderField(value: string | undefined, max: number): string {
+  if (value === undefined || value === '') return NILVALUE;
+  return value.replace(NOT_PRINTUSASCII, '_').slice(0, max);
+}
+
+/** An SD-ID or PARAM-NAME: printable US-ASCII without `=`, space, `]`, `"`, at most 32. */
+export function sdName(value: string): string {
+  const name = value.replace(NOT_SD_NAME, '_').slice(0, RFC5424_LIMITS.sdName);
+  return name === '' ? '_' : name;
+}
+
+/** A PARAM-VALUE: `"`, `\` and `]` escaped with a backslash. */
+export function escapeSdParamValue(value: string): string {
+  return value.replace(PARAM_VALUE_SPECIALS, '\\$&');
+}
+
+export type SdParamValue = string | number | boolean | undefined;
+
+/** An SD-ELEMENT: its id and its parameters in order (a name may repeat; undefined values are left out). */
+export interface SdElement {
+  id: string;
+  params: ReadonlyArray<readonly [string, SdParamValue]>;
+}
+
+/** STRUCTURED-DATA: the elements in order, or `-` when there are none. */
+export function formatStructuredData(elements: readonly SdElement[] | undefined): string {
+  if (elements === undefined || elements.length === 0) return NILVALUE;
+  let out = '';
+  for (const element of elements) {
+    out += `[${sdName(element.id)}`;
+    for (const [name, value] of element.params) {
+      if (value === undefined) continue;
+      out += ` ${sdName(name)}="${escapeSdParamValue(String(value))}"`;
+    }
+    out += ']';
+  }
+  return out;
+}
+
+/** RFC 3339 in UTC with milliseconds; `-` when there is no valid time. */
+export function rfc3339(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0 || ms > 253402300799999) return NILVALUE;
+  return new Date(ms).toISOString();
+}
+
+export interface Rfc5424Message {
+  /** 0-23; `DEFAULT_SYSLOG_FACILITY` when absent. */
+  facility?: number;
+  /** Syslog severity 0-7 (see `syslogSeverity` for trustwire's 0-10). */
+  severity: number;
+  /** Epoch milliseconds; `-` when absent. */
+  time?: number;
+  hostname?: string;
+  appName?: string;
+  procId?: string;
+  msgId?: string;
+  structuredData?: readonly SdElement[];
+  msg?: string;
+  /** Start MSG with the UTF-8 BOM, as RFC 5424 §6.4 asks of a UTF-8 MSG. Default true. */
+  bom?: boolean;
+  /** Shorten MSG so the whole message takes at most this many bytes. */
+  maxBytes?: number;
+}
+
+/** A trailing odd run of backslashes is half an escape sequence: drop its last backslash. */
+function dropDanglingBackslash(value: string): string {
+  let run = 0;
+  while (run < value.length && value.charCodeAt(value.length - 1 - run) === 0x5c) run++;
+  return run % 2 === 1 ? value.slice(0, -1) : value;
+}
+
+/** `value` cut to `maxBytes` of UTF-8 at a character boundary, with no dangling escape backslash. */
+export function truncateSyslogMessage(value: string, maxBytes: number): string {
+  const cut = truncateUtf8(value, maxBytes);
+  return cut === value ? value : dropDanglingBackslash(cut);
+}
+
+/** One RFC 5424 message, without framing. */
+export function formatRfc5424(message: Rfc5424Message): string {
+  const pri = syslogPri(message.facility ?? DEFAULT_SYSLOG_FACILITY, message.severity);
+  const header =
+    `<${pri}>1 ${rfc3339(message.time)} ${syslogHeaderField(message.hostname, RFC5424_LIMITS.hostname)} ` +
+    `${syslogHeaderField(message.appName, RFC5424_LIMITS.appName)} ${syslogHeaderField(message.procId, RFC5424_LIMITS.procId)} ` +
+    `${syslogHeaderField(message.msgId, RFC5424_LIMITS.msgId)} `;
+  let sd = formatStructuredData(message.structuredData);
+  const bom = (message.bom ?? true) ? UTF8_BOM : '';
+  let msg = message.msg ?? '';
+  const { maxBytes } = message;
+  if (maxBytes !== undefined) {
+    let head = utf8Length(header) + utf8Length(sd);
+    if (head > maxBytes && sd !== NILVALUE) {
+      sd = NILVALUE; // structured data cut anywhere would not parse: leave it out instead
+      head = utf8Length(header) + 1;
+    }
+    if (head > maxBytes) return truncateUtf8(header + sd, maxBytes);
+    const budget = maxBytes - head - 1 - utf8Length(bom);
+    msg = budget > 0 ? truncateSyslogMessage(msg, budget) : '';
+  }
+  return msg === '' ? header + sd : `${header}${sd} ${bom}${msg}`;
+}
+
+// ---- RFC 3164 -----------------------------------------------------------------------------
+
+export interface Rfc3164Message {
+  facility?: number;
+  severity: number;
+  /** Epoch milliseconds. */
+  time: number;
+  hostname?: string;
+  /** At most 32 alphanumerics; `trustwire` when absent or empty once reduced. */
+  tag?: string;
+  /** Appended to the tag as `[pid]`. */
+  pid?: string | number;
+  msg: string;
+  /** `utc` (default) or the sender's `local` time. */
+  timeZone?: 'utc' | 'local';
+  maxBytes?: number;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
+const NOT_ALPHANUMERIC = /[^A-Za-z0-9]/g;
+
+function pad2(value: number): string {
+  return value < 10 ? `0${value}` : String(value);
+}
+
+/** `Mar  4 09:59:59`: month, day padded with a space, time; UTC or local. */
+export function rfc3164Timestamp(ms: number, timeZone: 'utc' | 'local' = 'utc'): string {
+  const d = new Date(ms);
+  const utc = timeZone === 'utc';
+  const day = utc ? d.getUTCDate() : d.getDate();
+  return (
+    `${MONTHS[utc ? d.getUTCMonth() : d.getMonth()]} ${day < 10 ? ` ${day}` : day} ` +
+    `${pad2(utc ? d.getUTCHours() : d.getHours())}:${pad2(utc ? d.getUTCMinutes() : d.getMinutes())}:${pad2(utc ? d.getUTCSeconds() : d.getSeconds())}`
+  );
+}
+
+/** An RFC 3164 TAG: alphanumerics only, at most 32. */
+export function rfc3164Tag(value: string | undefined): string {
+  const tag = (value ?? '').replace(NOT_ALPHANUMERIC, '').slice(0, 32);
+  return tag === '' ? 'trustwire' : tag;
+}
+
+/** One RFC 3164 message, without framing. */
+export function formatRfc3164(message: Rfc3164Message): string {
+  const pri = syslogPri(message.facility ?? DEFAULT_SYSLOG_FACILITY, message.severity);
+  const pid = message.pid === undefined ? '' : `[${String(message.pid).replace(NOT_ALPHANUMERIC, '')}]`;
+  const head =
+    `<${pri}>${rfc3164Timestamp(message.time, message.timeZone)} ` +
+    `${syslogHeaderField(message.hostname, RFC5424_LIMITS.hostname)} ${rfc3164Tag(message.tag)}${pid}: `;
+  if (message.maxBytes === undefined) return head + message.msg;
+  const budget = message.maxBytes - utf8Length(head);
+  return budget <= 0 ? truncateUtf8(head, message.maxBytes) : head + truncateSyslogMessage(message.msg, budget);
+}
+
+// ---- framing ------------------------------------------------------------------------------
+
+/** RFC 6587 §3.4.1 / RFC 5425: `MSG-LEN SP SYSLOG-MSG`, the length in bytes. */
+export function frameOctetCounting(message: string | Uint8Array): Buffer {
+  const body = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
+  const prefix = `${body.length} `;
+  const framed = Buffer.allocUnsafe(prefix.length + body.length);
+  framed.write(prefix, 0, 'latin1');
+  framed.set(body, prefix.length);
+  return framed;
+}
+
+const LINE_BREAKS = /[\r\n]/g;
+
+function lineBreakEscape(char: string): string {
+  return char === '\n' ? '#012' : '#015';
+}
+
+/** RFC 6587 §3.4.2 non-transparent framing: the message and a LF; CR and LF inside become `#015` / `#012`. */
+export function frameLf(message: string): Buffer {
+  return Buffer.from(`${message.replace(LINE_BREAKS, lineBreakEscape)}\n`, 'utf8');
+}
+
+// ---- canonical events ---------------------------------------------------------------------
+
+/** 32473 is IANA's example enterprise number (RFC 5612): replace it with your own PEN. */
+export const TRUSTWIRE_SD_ID = 'trustwire@32473';
+
+/** `[trustwire@32473 id=.. type=.. severity=.. host=.. trust=.. tenant=..]`: what a receiver can filter on without parsing MSG. */
+export function eventStructuredData(event: CanonicalEvent, sdId: string = TRUSTWIRE_SD_ID): SdElement {
+  return {
+    id: sdId,
+    params: [
+      ['id', event.id],
+      ['type', event.type],
+      ['severity', event.severity],
+      ['host', event.host.id],
+      ['trust', event.enrichment?.trust.status],
+      ['tenant', event.tenant],
+    ],
+  };
+}
+
+export interface EventSyslogOptions {
+  facility?: number;
+  /** The sender (trustwire's host): receivers key log sources on it. `-` when absent. */
+  hostname?: string;
+  /** Default `trustwire`. */
+  appName?: string;
+  procId?: string;
+  /** Default true. */
+  bom?: boolean;
+  /** Default `TRUSTWIRE_SD_ID`; `null` sends no structured data. */
+  sdId?: string | null;
+  maxBytes?: number;
+}
+
+/** An event's RFC 5424 message: its severity, time and type; `msg` is the body (CEF, LEEF, JSON ...). */
+export function formatEventRfc5424(event: CanonicalEvent, msg: string, options: EventSyslogOptions = {}): string {
+  const sdId = options.sdId === undefined ? TRUSTWIRE_SD_ID : options.sdId;
+  return formatRfc5424({
+    facility: options.facility,
+    severity: syslogSeverity(event.severity),
+    time: event.time,
+    hostname: options.hostname,
+    appName: options.appName ?? 'trustwire',
+    procId: options.procId,
+    msgId: event.type,
+    structuredData: sdId === null ? undefined : [eventStructuredData(event, sdId)],
+    msg,
+    bom: options.bom,
+    maxBytes: options.maxBytes,
+  });
+}
+
+/** An event's RFC 3164 message (UTC time, tag `trustwire`). */
+export function formatEventRfc3164(
+  event: CanonicalEvent,
+  msg: string,
+  options: Pick<EventSyslogOptions, 'facility' | 'hostname' | 'appName' | 'procId' | 'maxBytes'> & { timeZone?: 'utc' | 'local' } = {},
+): string {
+  return formatRfc3164({
+    facility: options.facility,
+    severity: syslogSeverity(event.severity),
+    time: event.time,
+    hostname: options.hostname,
+    tag: options.appName ?? 'trustwire',
+    pid: options.procId,
+    msg,
+    timeZone: options.timeZone,
+    maxBytes: options.maxBytes,
+  });
+}
