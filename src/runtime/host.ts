@@ -3,7 +3,7 @@ import type { RecordProducer } from '../kafka/producer.js';
 import type { Logger } from '../log.js';
 import type { ConnectorMetrics } from './metrics.js';
 import { ConnectorRefused, loadConnector } from './registry.js';
-import { ConnectorRunner, type ConnectorStatus } from './runner.js';
+import { ConnectorRunner, newStatus, type ConnectorStatus } from './runner.js';
 import type { ConnectorInstanceSettings } from './settings.js';
 
 export interface ConnectorHost {
@@ -55,18 +55,5 @@ export async function startConnectors(list: readonly ConnectorInstanceSettings[]
 }
 
 function refusedStatus(settings: ConnectorInstanceSettings, reason: string): ConnectorStatus {
-  return {
-    name: settings.name,
-    type: settings.type ?? settings.module ?? '?',
-    group: `trustwire-sink-${settings.name}`,
-    state: 'refused',
-    reason,
-    consumed: 0,
-    delivered: 0,
-    skipped: 0,
-    retries: 0,
-    deadLettered: 0,
-    inFlight: 0,
-    lag: 0,
-  };
+  return { ...newStatus(settings.name, settings.type ?? settings.module ?? '?', 'refused'), reason };
 }

@@ -68,20 +68,7 @@ export class ConnectorRunner {
     this.#connector = definition.create(options);
     this.#route = compileRoute(settings.route);
     this.#log = deps.logger.child({ connector: settings.name, type: definition.type });
-    this.status = {
-      name: settings.name,
-      type: definition.type,
-      group: `trustwire-sink-${settings.name}`,
-      state: 'starting',
-      summary: definition.summary,
-      consumed: 0,
-      delivered: 0,
-      skipped: 0,
-      retries: 0,
-      deadLettered: 0,
-      inFlight: 0,
-      lag: 0,
-    };
+    this.status = { ...newStatus(settings.name, definition.type, 'starting'), summary: definition.summary };
   }
 
   async start(): Promise<void> {
@@ -216,6 +203,11 @@ export class ConnectorRunner {
     }
     this.status.deadLettered += letters.length;
   }
+}
+
+/** A status with every count at zero. */
+export function newStatus(name: string, type: string, state: ConnectorStatus['state']): ConnectorStatus {
+  return { name, type, group: `trustwire-sink-${name}`, state, consumed: 0, delivered: 0, skipped: 0, retries: 0, deadLettered: 0, inFlight: 0, lag: 0 };
 }
 
 /** Avro single-object (what trustwire writes) or JSON (what another producer may write). */

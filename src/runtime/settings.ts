@@ -26,9 +26,9 @@ export const BatchSettings = z
 
 export const RetrySettings = z
   .strictObject({
-    initialMs: z.number().int().min(1).default(200),
-    maxMs: z.number().int().min(1).default(30_000),
-    multiplier: z.number().min(1).default(2),
+    initialMs: z.number().int().min(1).default(200).describe('backoff before the second attempt'),
+    maxMs: z.number().int().min(1).default(30_000).describe('the longest backoff'),
+    multiplier: z.number().min(1).default(2).describe('each backoff is the previous one times this'),
     jitter: z.number().min(0).max(1).default(0.2).describe('± this fraction of each backoff, so restarted workers do not retry in step'),
     maxAttempts: z.number().int().min(0).default(0).describe('attempts before a transiently failing batch is dead-lettered; 0: retry forever'),
   })
@@ -41,10 +41,10 @@ export const ConnectorInstanceSettings = z.strictObject({
     .describe('instance name: consumer group trustwire-sink-<name>, metrics, DLQ headers'),
   type: z.string().min(1).optional().describe('a built-in connector (connectors/<type>)'),
   module: z.string().min(1).optional().describe('or a module path / installed package whose default export is a connector'),
-  enabled: z.boolean().default(true),
-  route: RouteSettings,
-  batch: BatchSettings,
-  retry: RetrySettings,
+  enabled: z.boolean().default(true).describe('false keeps the connector configured but not running'),
+  route: RouteSettings.describe('which events this sink takes'),
+  batch: BatchSettings.describe('how many events go in one send'),
+  retry: RetrySettings.describe('how transient failures are retried'),
   timeoutMs: z.number().int().min(100).default(10_000).describe('one send attempt at most'),
   /** The connector's own options, validated by its configSchema when it is loaded. */
   options: z.record(z.string(), z.unknown()).default({}),
