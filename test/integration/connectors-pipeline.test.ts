@@ -1,0 +1,74 @@
+/**
+ * Built-in connectors end to end on the real broker: events on the enriched topic reach the
+ * kafka connector's topic and the http connector's receiver, every one, with the right content.
+ */
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, test } from 'node:test';
+import { parseConfig } from '../../src/config/load.js';
+import { createRecordProducer, type RecordProducer } from '../../src/kafka/producer.js';
+import { ensureTopics } from '../../src/kafka/topics.js';
+import { silentLogger } from '../../src/log.js';
+import { decodeEvent, encodeEvent } from '../../src/model/avro.js';
+import type { CanonicalEvent } from '../../src/model/events.js';
+import { startConnectors } from '../../src/runtime/host.js';
+import { ConnectorMetrics } from '../../src/runtime/metrics.js';
+import { trustwireTopics } from '../../src/service.js';
+import { eventFixture } from '../helpers/fixtures.js';
+import { dropTopics, readAll, testClient, testConfig } from '../helpers/kafka.js';
+import { WebhookReceiver } from '../helpers/webhook-receiver.js';
+
+const config = testConfig();
+const republished = `${config.kafka.topics.enriched}.republished`;
+let producer: RecordProducer;
+const receiver = new WebhookReceiver();
+
+before(async () => {
+  await ensureTopics(testClient(), [...trustwireTopics(config.kafka), { topic: republished, partitions: 3, replicationFactor: 1 }], silentLogger);
+  producer = await createRecordProducer(testClient());
+  await receiver.start();
+});
+after(async () => {
+  await producer.disconnect();
+  await receiver.stop();
+  await dropTopics(config);
+  await dropTopics({ kafka: { topics: { republished } } } as never);
+});
+
+test('kafka and http connectors deliver every routed event, with its content, and skip the rest', async () => {
+  const connectors = parseConfig(
+    [
+      'connectors:',
+      `  - { name: republish, type: kafka, options: { topic: ${republished}, format: avro } }`,
+      `  - { name: webhook, type: http, route: { types: [alert, trust.change], minSeverity: 5 }, options: { url: "${receiver.url}", format: ndjson, auth: { type: bearer, token: hook-token-77 } } }`,
+    ].join('\n'),
+  ).connectors;
+  const events: CanonicalEvent[] = (['trust.change', 'policy.decision', 'admin.action', 'config.snapshot', 'compliance.assessment', 'alert'] as const).flatMap((type, k) =>
+    Array.from({ length: 5 }, (_, i) => ({ ...eventFixture(type), id: `019ac1a2-0ccc-7000-8000-${String(k * 10 + i).padStart(12, '0')}`, severity: i * 2 }) as CanonicalEvent),
+  );
+  await producer.send(config.kafka.topics.enriched, events.map((event) => ({ key: event.host.id, value: encodeEvent(event) })));
+  const host = await startConnectors(connectors, {
+    client: testClient(),
+    producer,
+    topics: config.kafka.topics,
+    metrics: new ConnectorMetrics(),
+    logger: silentLogger,
+    baseDir: process.cwd(),
+  });
+  const routed = events.filter((event) => ['alert', 'trust.change'].includes(event.type) && event.severity >= 5);
+  try {
+    for (let waited = 0; (await receiver.received()).length < routed.length && waited < 30_000; waited += 200) await sleep(200);
+  } finally {
+    await sleep(500);
+    await host.stop(1000);
+  }
+  const copies = await readAll(republished, events.length);
+  assert.deepEqual(copies.map((record) => decodeEvent(record.value!)).sort(byId), [...events].sort(byId), 'every event republished, content intact');
+  const received = await receiver.received();
+  assert.deepEqual([...received].sort(), routed.map((event) => event.id).sort(), 'the webhook got exactly the routed events');
+  assert.ok(receiver.requests.every((request) => request.headers.authorization === 'Bearer hook-token-77'));
+  const status = host.statuses().find((s) => s.name === 'webhook')!;
+  assert.equal(status.skipped, events.length - routed.length);
+});
+
+const byId = (a: CanonicalEvent, b: CanonicalEvent) => a.id.localeCompare(b.id);
