@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { secretOption } from '../../src/config/secret.js';
+import { SYSLOG_FACILITIES } from '../../src/formats/syslog.js';
+
+const Tls = z
+  .strictObject({
+    ca: z.string().min(1).optional().describe("PEM file of the CA that signed the receiver's certificate; absent: the system's CAs").meta({ examples: ['/etc/trustwire/siem-ca.pem'] }),
+    cert: z.string().min(1).optional().describe('PEM file of the client certificate, for receivers that authenticate senders').meta({ examples: ['/etc/trustwire/client.pem'] }),
+    key: secretOption()
+      .optional()
+      .describe("the client certificate's private key (PEM), a secret: {file: PATH} or {env: NAME}")
+      .meta({ examples: [{ file: '/run/secrets/trustwire-client.key' }] }),
+    serverName: z.string().min(1).optional().describe("the name the receiver's certificate must carry; default: host").meta({ examples: ['siem.example.net'] }),
+    verify: z.boolean().default(true).describe("check the receiver's certificate (turn off only in a lab)").meta({ examples: [false] }),
+    minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2').describe('lowest TLS version offered; 1.3 is always offered').meta({ examples: ['TLSv1.3'] }),
+  })
+  .prefault({})
+  .describe('TLS settings, used when transport is tls');
+
+export const SyslogOptions = z
+  .strictObject({
+    host: z.string().min(1).describe('the syslog receiver (a SIEM collector, rsyslog, syslog-ng)').meta({ examples: ['siem-collector.example.net'] }),
+    port: z.number().int().min(1).max(65535).optional().describe('default: 514 for udp and tcp, 6514 for tls').meta({ examples: [6514] }),
+    transport: z.enum(['udp', 'tcp', 'tls']).default('tcp').describe('udp (RFC 5426), tcp (RFC 6587) or tls (RFC 5425)').meta({ examples: ['tls'] }),
+    framing: z
+      .enum(['octet-counting', 'lf'])
+      .default('octet-counting')
+      .describe('tcp framing: octet-counting (`LEN SP MSG`, RFC 6587 3.4.1) or lf (a line each, CR/LF in a message become #015/#012); tls always counts octets')
+      .meta({ examples: ['lf'] }),
+    protocol: z.enum(['rfc5424', 'rfc3164']).default('rfc5424').describe('the syslog header: RFC 5424, or the older BSD RFC 3164').meta({ examples: ['rfc3164'] }),
+    format: z.enum(['cef', 'leef', 'json']).default('cef').describe('the message: ArcSight CEF, QRadar LEEF 2.0, or the canonical event as JSON').meta({ examples: ['leef'] }),
+    facility: z
+      .enum(Object.keys(SYSLOG_FACILITIES) as [keyof typeof SYSLOG_FACILITIES, ...Array<keyof typeof SYSLOG_FACILITIES>])
+      .default('audit')
+      .describe('syslog facility (the severity follows each event)')
+      .meta({ examples: ['authpriv'] }),
+    hostname: z.string().min(1).optional().describe("HOSTNAME of each message: the sender; default: this machine's name").meta({ examples: ['trustwire-01'] }),
+    appName: z.string().min(1).max(48).default('trustwire').describe('APP-NAME (RFC 5424) or TAG (RFC 3164)').meta({ examples: ['trustwire-dc1'] }),
+    bom: z
+      .boolean()
+      .default(true)
+      .describe('start an RFC 5424 MSG with the UTF-8 BOM, as the RFC asks; false for receivers that look for `CEF:` at the very start')
+      .meta({ examples: [false] }),
+    maxMessageBytes: z
+      .number()
+      .int()
+      .min(480)
+      .max(1024 * 1024)
+      .default(8192)
+      .describe('largest message, in bytes (UDP: keep it under the path MTU, RFC 5426 asks receivers for 2048)')
+      .meta({ examples: [2048] }),
+    oversize: z
+      .enum(['truncate', 'dead-letter'])
+      .default('truncate')
+      .describe('a message over maxMessageBytes is cut (UTF-8 safe, never split) or dead-lettered; never split into two')
+      .meta({ examples: ['dead-letter'] }),
+    tls: Tls,
+    connectTimeoutMs: z.number().int().min(100).default(5000).describe('how long a connection may take').meta({ examples: [2000] }),
+    settleMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(5000)
+      .default(50)
+      .describe('tcp/tls: how long written bytes must stay on a live connection before the batch counts as delivered')
+      .meta({ examples: [200] }),
+  })
+  .superRefine((options, ctx) => {
+    if (options.transport === 'tls' && options.framing === 'lf') {
+      ctx.addIssue({ code: 'custom', path: ['framing'], message: 'tls carries octet-counted frames only (RFC 5425)' });
+    }
+    if (options.transport !== 'tls' && (options.tls.cert !== undefined || options.tls.key !== undefined || options.tls.ca !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: `is set but transport is ${options.transport}` });
+    }
+    if ((options.tls.cert === undefined) !== (options.tls.key === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['tls', options.tls.cert === undefined ? 'cert' : 'key'], message: 'a client certificate needs its key, and a key its certificate' });
+    }
+  });
+export type SyslogOptions = z.output<typeof SyslogOptions>;
