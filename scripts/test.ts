@@ -21,7 +21,7 @@ const broker = await startLocalKafka({ onProgress: say });
 say(`Kafka at ${broker.brokers.join(',')} (${broker.started ? 'started' : 'reused'}; log ${broker.logFile})`);
 
 const exitCode = await new Promise<number>((resolve) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TRUSTWIRE_TEST_CONCURRENCY ?? 2}`, ...files], {
     cwd: PROJECT_ROOT,
     stdio: 'inherit',
     env: { ...process.env, TRUSTWIRE_TEST_BROKERS: broker.brokers.join(',') },

@@ -7,7 +7,7 @@ import { startConnectors } from './runtime/host.js';
 import { ConnectorMetrics } from './runtime/metrics.js';
 import { createServer } from './api/server.js';
 import { HostStateView } from './processor/host-view.js';
-import { startProcessor } from './processor/worker.js';
+import { processorGroup, startProcessor } from './processor/worker.js';
 import { createKafkaClient } from './kafka/client.js';
 import { createRecordProducer, type RecordProducer } from './kafka/producer.js';
 import { ensureTopics, type TopicSpec } from './kafka/topics.js';
@@ -43,7 +43,14 @@ export async function startService(config: Config, deps: { logger: Logger; token
   const writer = new EventWriter(producer, config.kafka.topics.events);
   const view = await HostStateView.start(client, config.kafka.topics.hostState, logger);
   const processor = config.processor.enabled
-    ? await startProcessor({ client, topics: config.kafka.topics, rules: config.processor, logger, locate: view.locate })
+    ? await startProcessor({
+        client,
+        topics: config.kafka.topics,
+        rules: config.processor,
+        logger,
+        locate: view.locate,
+        groupId: processorGroup(config.kafka.groupPrefix),
+      })
     : undefined;
 
   const server = createServer({ logger, bodyLimitBytes: config.http.bodyLimitBytes, isReady: () => producer !== undefined });
@@ -63,6 +70,7 @@ export async function startService(config: Config, deps: { logger: Logger; token
     metrics,
     logger,
     baseDir: configBaseDir(config),
+    groupPrefix: config.kafka.groupPrefix,
     sessionTimeoutMs: config.runtime.sessionTimeoutMs,
   });
   await server.register(connectorRoutes, { host: connectors, registry: metrics.registry });

@@ -26,6 +26,7 @@ export async function run(args: string[]): Promise<number> {
     metrics: new ConnectorMetrics(),
     logger,
     baseDir: configBaseDir(config),
+    groupPrefix: config.kafka.groupPrefix,
     sessionTimeoutMs: config.runtime.sessionTimeoutMs,
   });
   for (const status of host.statuses()) process.stderr.write(`${status.name} (${status.type}): ${status.state}${status.reason ? ` — ${status.reason}` : ''}\n`);

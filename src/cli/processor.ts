@@ -2,7 +2,7 @@ import { createKafkaClient } from '../kafka/client.js';
 import { ensureTopics } from '../kafka/topics.js';
 import { createLogger } from '../log.js';
 import { HostStateView } from '../processor/host-view.js';
-import { startProcessor } from '../processor/worker.js';
+import { processorGroup, startProcessor } from '../processor/worker.js';
 import { trustwireTopics } from '../service.js';
 import { clientConfig, parseOptions } from './options.js';
 
@@ -17,8 +17,9 @@ export async function run(args: string[]): Promise<number> {
   const client = createKafkaClient(config.kafka, logger);
   await ensureTopics(client, trustwireTopics(config.kafka), logger);
   const view = await HostStateView.start(client, config.kafka.topics.hostState, logger);
-  const processor = await startProcessor({ client, topics: config.kafka.topics, rules: config.processor, logger, locate: view.locate });
-  process.stderr.write(`processor running in group trustwire-processor on ${config.kafka.brokers.join(',')}\n`);
+  const groupId = processorGroup(config.kafka.groupPrefix);
+  const processor = await startProcessor({ client, topics: config.kafka.topics, rules: config.processor, logger, locate: view.locate, groupId });
+  process.stderr.write(`processor running in group ${groupId} on ${config.kafka.brokers.join(',')}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());

@@ -28,6 +28,11 @@ export function configSchema(baseDir: string) {
         .default([])
         .describe('bootstrap brokers; empty starts the embedded local broker (development only)'),
       clientId: z.string().min(1).default('trustwire'),
+      groupPrefix: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]+$/, 'must be letters, digits, ".", "_" or "-"')
+        .default('trustwire')
+        .describe('consumer groups are <prefix>-processor and <prefix>-sink-<name>: two deployments on one cluster need two prefixes'),
       ssl: z
         .strictObject({
           ca: z.string().optional().describe('PEM file of the CA that signed the brokers’ certificates'),

@@ -78,7 +78,7 @@ export async function replayDeadLetters(options: {
   });
   const report: ReplayReport = { replayed: 0, delivered: 0, deadLetteredAgain: 0, passedOver: 0 };
   try {
-    await consumeUntilIdle(client, { topic: config.kafka.topics.dlq, groupId: `trustwire-dlq-replay-${settings.name}` }, async (records) => {
+    await consumeUntilIdle(client, { topic: config.kafka.topics.dlq, groupId: `${config.kafka.groupPrefix}-dlq-replay-${settings.name}` }, async (records) => {
       const mine = records.filter((record) => {
         const ours = record.headers[DLQ_HEADERS.component] === settings.name;
         const recent = options.since === undefined || Date.parse(record.headers[DLQ_HEADERS.time] ?? '') >= options.since;

@@ -21,7 +21,10 @@ import { decodeChangelog, encodeState, hostKey, RESTORE_MARKER_KEY, USER_KEY_PRE
 import { processEvent, type LocateWorkload, type PartitionState } from './logic.js';
 import type { ProcessorRules } from './state.js';
 
-export const PROCESSOR_GROUP = 'trustwire-processor';
+/** The processor's consumer group for a group prefix (`kafka.groupPrefix`, default `trustwire`). */
+export function processorGroup(prefix = 'trustwire'): string {
+  return `${prefix}-processor`;
+}
 
 export interface ProcessorOptions {
   client: KafkaClient;
@@ -53,7 +56,7 @@ interface OwnedPartition {
 
 export async function startProcessor(options: ProcessorOptions): Promise<RunningProcessor> {
   const { client, topics, rules, logger } = options;
-  const groupId = options.groupId ?? PROCESSOR_GROUP;
+  const groupId = options.groupId ?? processorGroup();
   const log = logger.child({ component: 'processor', groupId });
   const stats: ProcessorStats = { consumed: 0, produced: 0, deadLettered: 0, transactions: 0, assigned: [] };
   const owned = new Map<number, OwnedPartition>();

@@ -19,6 +19,7 @@ export interface HostDeps {
   logger: Logger;
   baseDir: string;
   sessionTimeoutMs?: number;
+  groupPrefix?: string;
 }
 
 /**
@@ -43,7 +44,7 @@ export async function startConnectors(list: readonly ConnectorInstanceSettings[]
     } catch (error) {
       const reason = error instanceof ConnectorRefused ? error.message : `connector "${settings.name}" refused: ${(error as Error).message}`;
       deps.logger.error({ connector: settings.name }, reason);
-      refused.push(refusedStatus(settings, reason));
+      refused.push({ ...newStatus(settings.name, settings.type ?? settings.module ?? '?', 'refused', deps.groupPrefix), reason });
     }
   }
   return {
@@ -52,8 +53,4 @@ export async function startConnectors(list: readonly ConnectorInstanceSettings[]
       await Promise.all(runners.map((runner) => runner.stop(graceMs)));
     },
   };
-}
-
-function refusedStatus(settings: ConnectorInstanceSettings, reason: string): ConnectorStatus {
-  return { ...newStatus(settings.name, settings.type ?? settings.module ?? '?', 'refused'), reason };
 }

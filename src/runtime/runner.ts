@@ -45,6 +45,8 @@ export interface RunnerDeps {
   metrics: ConnectorMetrics;
   logger: Logger;
   sessionTimeoutMs?: number;
+  /** Consumer groups are `<groupPrefix>-sink-<name>`; default `trustwire`. */
+  groupPrefix?: string;
   /** The topic to consume, when not the enriched one (tests, replays). */
   sourceTopic?: string;
 }
@@ -68,7 +70,7 @@ export class ConnectorRunner {
     this.#connector = definition.create(options);
     this.#route = compileRoute(settings.route);
     this.#log = deps.logger.child({ connector: settings.name, type: definition.type });
-    this.status = { ...newStatus(settings.name, definition.type, 'starting'), summary: definition.summary };
+    this.status = { ...newStatus(settings.name, definition.type, 'starting', deps.groupPrefix), summary: definition.summary };
   }
 
   async start(): Promise<void> {
@@ -205,9 +207,14 @@ export class ConnectorRunner {
   }
 }
 
+/** A connector instance's consumer group. */
+export function sinkGroup(name: string, groupPrefix = 'trustwire'): string {
+  return `${groupPrefix}-sink-${name}`;
+}
+
 /** A status with every count at zero. */
-export function newStatus(name: string, type: string, state: ConnectorStatus['state']): ConnectorStatus {
-  return { name, type, group: `trustwire-sink-${name}`, state, consumed: 0, delivered: 0, skipped: 0, retries: 0, deadLettered: 0, inFlight: 0, lag: 0 };
+export function newStatus(name: string, type: string, state: ConnectorStatus['state'], groupPrefix = 'trustwire'): ConnectorStatus {
+  return { name, type, group: sinkGroup(name, groupPrefix), state, consumed: 0, delivered: 0, skipped: 0, retries: 0, deadLettered: 0, inFlight: 0, lag: 0 };
 }
 
 /** Avro single-object (what trustwire writes) or JSON (what another producer may write). */

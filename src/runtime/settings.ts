@@ -38,7 +38,7 @@ export const ConnectorInstanceSettings = z.strictObject({
   name: z
     .string()
     .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes')
-    .describe('instance name: consumer group trustwire-sink-<name>, metrics, DLQ headers'),
+    .describe('instance name: consumer group <kafka.groupPrefix>-sink-<name>, metrics, DLQ headers'),
   type: z.string().min(1).optional().describe('a built-in connector (connectors/<type>)'),
   module: z.string().min(1).optional().describe('or a module path / installed package whose default export is a connector'),
   enabled: z.boolean().default(true).describe('false keeps the connector configured but not running'),

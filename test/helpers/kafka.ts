@@ -33,6 +33,7 @@ export function testConfig(yaml = ''): Config {
     hostState: `test.${suffix}.host-state`,
     dlq: `test.${suffix}.dlq`,
   };
+  config.kafka.groupPrefix = `test-${suffix}`;
   config.http.port = 0;
   config.log.level = 'silent';
   return config;

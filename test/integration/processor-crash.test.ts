@@ -55,6 +55,7 @@ test('SIGKILL mid-stream, partitions moving between two workers: every input enr
       `kafka:`,
       `  brokers: [${testBrokers().join(', ')}]`,
       `  topics: { ${Object.entries(config.kafka.topics).map(([k, v]) => `${k}: ${v}`).join(', ')} }`,
+      `  groupPrefix: ${config.kafka.groupPrefix}`,
       `processor:`,
       `  sessionTimeoutMs: 6000`,
       `log:`,

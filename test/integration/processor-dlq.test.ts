@@ -6,7 +6,7 @@ import { ensureTopics } from '../../src/kafka/topics.js';
 import { silentLogger } from '../../src/log.js';
 import { decodeEvent, encodeEvent } from '../../src/model/avro.js';
 import type { CanonicalEvent } from '../../src/model/events.js';
-import { startProcessor, type RunningProcessor } from '../../src/processor/worker.js';
+import { processorGroup, startProcessor, type RunningProcessor } from '../../src/processor/worker.js';
 import { trustwireTopics } from '../../src/service.js';
 import { eventFixture } from '../helpers/fixtures.js';
 import { dropTopics, readAll, testClient, testConfig } from '../helpers/kafka.js';
@@ -16,7 +16,13 @@ let processor: RunningProcessor;
 
 before(async () => {
   await ensureTopics(testClient(), trustwireTopics(config.kafka), silentLogger);
-  processor = await startProcessor({ client: testClient(), topics: config.kafka.topics, rules: config.processor, logger: silentLogger });
+  processor = await startProcessor({
+    client: testClient(),
+    topics: config.kafka.topics,
+    rules: config.processor,
+    logger: silentLogger,
+    groupId: processorGroup(config.kafka.groupPrefix),
+  });
 });
 after(async () => {
   await processor.stop();
