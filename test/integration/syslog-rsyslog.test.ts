@@ -13,7 +13,15 @@ import syslog from '../../connectors/syslog/index.js';
 import { silentLogger } from '../../src/log.js';
 import type { CanonicalEvent } from '../../src/model/events.js';
 import type { SinkConnector } from '../../src/runtime/contract.js';
+import { parseConfig } from '../../src/config/load.js';
+import { createRecordProducer } from '../../src/kafka/producer.js';
+import { ensureTopics } from '../../src/kafka/topics.js';
+import { encodeEvent } from '../../src/model/avro.js';
+import { startConnectors } from '../../src/runtime/host.js';
+import { ConnectorMetrics } from '../../src/runtime/metrics.js';
+import { trustwireTopics } from '../../src/service.js';
 import { startRsyslog, type Listener, type RunningRsyslog } from '../services/rsyslog.js';
+import { dropTopics, testClient, testConfig } from '../helpers/kafka.js';
 import { eventFixture } from '../helpers/fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'trustwire-rsyslog-'));
@@ -126,6 +134,45 @@ test('TLS with a client certificate, verifying the receiver', async () => {
   const events = hostileEvents('004');
   await deliver('tls', { transport: 'tls', tls: { ca: rsyslog.tls.ca, cert: rsyslog.tls.clientCert, key: { file: rsyslog.tls.clientKey }, serverName: 'localhost' } }, events);
   checkArrived('tls', events);
+});
+
+test('through Kafka: events on the enriched topic reach rsyslog over TLS, every one', async () => {
+  const config = testConfig();
+  await ensureTopics(testClient(), trustwireTopics(config.kafka), silentLogger);
+  const producer = await createRecordProducer(testClient());
+  const events = hostileEvents('006').concat(hostileEvents('007').map((e, i) => ({ ...e, host: { id: `esx-k${i}` } })));
+  const [settings] = parseConfig(
+    [
+      'connectors:',
+      `  - name: siem`,
+      `    type: syslog`,
+      `    options: { host: 127.0.0.1, port: ${rsyslog.ports.tls}, transport: tls, settleMs: 10,`,
+      `               tls: { ca: ${JSON.stringify(rsyslog.tls.ca)}, cert: ${JSON.stringify(rsyslog.tls.clientCert)}, key: { file: ${JSON.stringify(rsyslog.tls.clientKey)} }, serverName: localhost } }`,
+    ].join('\n'),
+  ).connectors;
+  const before = rsyslog.received('tls').length;
+  await producer.send(config.kafka.topics.enriched, events.map((event) => ({ key: event.host.id, value: encodeEvent(event) })));
+  const host = await startConnectors([settings!], {
+    client: testClient(),
+    producer,
+    topics: config.kafka.topics,
+    metrics: new ConnectorMetrics(),
+    logger: silentLogger,
+    baseDir: process.cwd(),
+    groupPrefix: config.kafka.groupPrefix,
+  });
+  try {
+    for (let waited = 0; rsyslog.received('tls').length < before + events.length && waited < 30_000; waited += 200) await sleep(200);
+  } finally {
+    await host.stop(1000);
+    await producer.disconnect();
+    await dropTopics(config);
+  }
+  const ids = rsyslog
+    .received('tls')
+    .slice(before)
+    .map((message) => cefExtension(message.msg.replace(/^\ufeff/, '')).get('externalId'));
+  assert.deepEqual([...ids].sort(), events.map((event) => event.id).sort());
 });
 
 test('TLS refuses a receiver whose certificate it cannot verify, and answers retry', async () => {

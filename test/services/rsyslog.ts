@@ -34,13 +34,15 @@ export interface ReceivedMessage {
 
 /** Installs rsyslog and its OpenSSL driver with apt-get when rsyslogd is not there. */
 export function ensureRsyslogInstalled(): void {
-  if (existsSync('/usr/sbin/rsyslogd') && existsSync('/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_ossl.so')) return;
+  const present = (file: string) => existsSync(file) || spawnSync('sh', ['-c', `ls ${file} >/dev/null 2>&1`]).status === 0;
+  if (present('/usr/sbin/rsyslogd') && present('/usr/lib/*/rsyslog/lmnsd_ossl.so') && present('/usr/bin/openssl')) return;
   const install = (args: string[]) =>
     spawnSync('apt-get', args, { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  let result = install(['install', '-y', '--no-install-recommends', 'rsyslog', 'rsyslog-openssl']);
+  const packages = ['install', '-y', '--no-install-recommends', 'rsyslog', 'rsyslog-openssl', 'openssl'];
+  let result = install(packages);
   if (result.status !== 0) {
     install(['update']);
-    result = install(['install', '-y', '--no-install-recommends', 'rsyslog', 'rsyslog-openssl']);
+    result = install(packages);
   }
   if (result.status !== 0) throw new Error(`could not install rsyslog with apt-get:\n${result.stderr}`);
 }
