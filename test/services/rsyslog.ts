@@ -64,7 +64,7 @@ function openssl(args: string[], cwd: string): void {
 }
 
 /** A CA, a server certificate for `localhost` / 127.0.0.1, and a client certificate. */
-function makeCertificates(dir: string): { ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string } {
+export function makeCertificates(dir: string): { ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string } {
   const days = ['-days', '2'];
   openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', ...days, '-subj', '/CN=trustwire test CA'], dir);
   for (const [name, cn, ext] of [
