@@ -18,7 +18,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { SendError, type SendResult } from '../../src/runtime/contract.js';
-import { parseRetryAfter, scrub } from '../http/client.js';
+import { parseRetryAfter, scrub } from '../../src/runtime/http.js';
 
 /** One server the connector talks to: where, over which connections, with which credentials. */
 export interface EpoServer {

@@ -1,6 +1,7 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { SendError, type SendResult } from '../../src/runtime/contract.js';
+import { parseRetryAfter, scrub, shownUrl } from '../../src/runtime/http.js';
 import type { EncodedBody } from './encode.js';
 
 const gzipAsync = promisify(gzip);
@@ -93,28 +94,6 @@ export function resultOfResponse(response: ResponseSummary, request: { what: str
     return { kind: 'permanent', error: new SendError(`${answered}: a redirect is not followed; configure the URL it points to`, false) };
   }
   return { kind: 'permanent', error: new SendError(`${answered}${said}`, false) };
-}
-
-/** Retry-After as delay-seconds or an HTTP date (RFC 9110 §10.2.3), in ms from `now`; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (value === null) return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  if (!/^[A-Za-z]{3}/.test(text)) return undefined; // an HTTP date starts with the day's name
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-/** `https://siem.example.net/ingest?key=…`: what an error may show of a URL. */
-export function shownUrl(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname}${url.search === '' ? '' : '?…'}`;
-}
-
-/** Replaces every credential value in a text; longer values first, so a value containing another goes whole. */
-export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) if (secret !== '') out = out.replaceAll(secret, '[redacted]');
-  return out;
 }
 
 function reasonOf(signal: AbortSignal): string {
