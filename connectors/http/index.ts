@@ -1,5 +1,6 @@
 import { defineConnector, type SinkConnector } from '../../src/runtime/contract.js';
-import { sendRequest, shownUrl, type HttpTarget } from './client.js';
+import { shownUrl } from '../../src/runtime/http.js';
+import { sendRequest, type HttpTarget } from './client.js';
 import { HttpOptions } from './config.js';
 import { encodeBody } from './encode.js';
 
