@@ -16,6 +16,8 @@ import { ConnectorMetrics } from '../../src/runtime/metrics.js';
 import { trustwireTopics } from '../../src/service.js';
 import { eventFixture } from '../helpers/fixtures.js';
 import { dropTopics, readAll, testClient, testConfig } from '../helpers/kafka.js';
+import { EpoReceiver } from '../helpers/epo-receiver.js';
+import { HecReceiver } from '../helpers/hec-receiver.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const config = testConfig();
@@ -72,3 +74,56 @@ test('kafka and http connectors deliver every routed event, with its content, an
 });
 
 const byId = (a: CanonicalEvent, b: CanonicalEvent) => a.id.localeCompare(b.id);
+
+test('splunk-hec (with indexer acks) and epo get every event produced to Kafka, with the right content', async () => {
+  const topics = { ...config.kafka.topics, enriched: `${config.kafka.topics.enriched}.siem` };
+  await ensureTopics(testClient(), [{ topic: topics.enriched, partitions: 3, replicationFactor: 1 }], silentLogger);
+  const hec = new HecReceiver({ token: 'hec-token-e2e-41', ack: true, ackDelayMs: 50 });
+  const epo = new EpoReceiver();
+  await hec.start();
+  await epo.start();
+  const events: CanonicalEvent[] = (['trust.change', 'policy.decision', 'admin.action', 'compliance.assessment', 'alert'] as const).flatMap((type, k) =>
+    Array.from({ length: 4 }, (_, i) => ({ ...eventFixture(type), id: `019ac1a2-0eee-7000-8000-${String(k * 10 + i).padStart(12, '0')}` }) as CanonicalEvent),
+  );
+  await producer.send(topics.enriched, events.map((event) => ({ key: event.host.id, value: encodeEvent(event) })));
+  const connectors = parseConfig(
+    [
+      'connectors:',
+      `  - { name: splunk, type: splunk-hec, options: { urls: ["${hec.url}"], token: hec-token-e2e-41, ack: true } }`,
+      `  - { name: epo, type: epo, options: { url: "${epo.url}", username: ${epo.username}, password: ${epo.password}, tls: { ca: ${JSON.stringify(epo.caFile)} } } }`,
+    ].join('\n'),
+  ).connectors;
+  const host = await startConnectors(connectors, {
+    client: testClient(),
+    producer,
+    topics,
+    metrics: new ConnectorMetrics(),
+    logger: silentLogger,
+    baseDir: process.cwd(),
+    groupPrefix: config.kafka.groupPrefix,
+  });
+  try {
+    for (let waited = 0; ((await hec.received()).length < events.length || (await epo.received()).length < events.length) && waited < 30_000; waited += 200) {
+      await sleep(200);
+    }
+    assert.deepEqual(
+      host.statuses().map((s) => [s.name, s.state]),
+      [
+        ['splunk', 'running'],
+        ['epo', 'running'],
+      ],
+    );
+  } finally {
+    await sleep(300);
+    await host.stop(1000);
+    await hec.stop();
+    await epo.stop();
+    await dropTopics({ kafka: { topics: { enriched: topics.enriched } } } as never);
+  }
+  const ids = events.map((event) => event.id).sort();
+  assert.deepEqual([...new Set(await hec.received())].sort(), ids, 'Splunk indexed every event');
+  assert.ok(hec.ackQueries.length > 0, 'the connector waited for indexer acknowledgments');
+  assert.deepEqual([...new Set(await epo.received())].sort(), ids, 'the ePO-style receiver got every event');
+  const untrusted = events.find((event) => event.type === 'trust.change')!;
+  assert.ok(epo.tagsOf(untrusted.host.name ?? untrusted.host.id).length > 0, 'the console tags follow the host trust');
+});
