@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config, KafkaSettings } from './config/schema.js';
 import { connectorRoutes } from './api/connectors.js';
+import { complianceSettings } from './compliance/settings.js';
 import { hostRoutes } from './api/hosts.js';
 import { configBaseDir } from './config/load.js';
 import { startConnectors } from './runtime/host.js';
@@ -50,6 +51,7 @@ export async function startService(config: Config, deps: { logger: Logger; token
         logger,
         locate: view.locate,
         groupId: processorGroup(config.kafka.groupPrefix),
+        compliance: complianceSettings(config),
       })
     : undefined;
 

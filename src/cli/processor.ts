@@ -1,3 +1,4 @@
+import { complianceSettings } from '../compliance/settings.js';
 import { createKafkaClient } from '../kafka/client.js';
 import { ensureTopics } from '../kafka/topics.js';
 import { createLogger } from '../log.js';
@@ -18,7 +19,7 @@ export async function run(args: string[]): Promise<number> {
   await ensureTopics(client, trustwireTopics(config.kafka), logger);
   const view = await HostStateView.start(client, config.kafka.topics.hostState, logger);
   const groupId = processorGroup(config.kafka.groupPrefix);
-  const processor = await startProcessor({ client, topics: config.kafka.topics, rules: config.processor, logger, locate: view.locate, groupId });
+  const processor = await startProcessor({ client, topics: config.kafka.topics, rules: config.processor, logger, locate: view.locate, groupId, compliance: complianceSettings(config) });
   process.stderr.write(`processor running in group ${groupId} on ${config.kafka.brokers.join(',')}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());

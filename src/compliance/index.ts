@@ -2,7 +2,7 @@
 export { applicableTemplates, matchesPlatform, parseVersion } from './applicability.js';
 export { BUNDLED_TEMPLATES_DIR, describeTemplateIssue, loadTemplate, loadTemplates, parseTemplate, TemplateError, type TemplateIssue } from './load.js';
 export { DEFAULT_SCORING_MODEL, resolveScoringModel, SCORING_MODELS, ScoringModel, type ScoringModelId, type ScoringModelName } from './models.js';
-export { assess, meetsThreshold, scoreRules, type AssessmentPayload, type AssessOptions, type Score, type ScoredRule } from './score.js';
+export { assess, meetsThreshold, scoreRules, type AssessmentPayload, type AssessOptions, type PreviousAssessment, type Score, type ScoredRule } from './score.js';
 export {
   Operator,
   OPERATORS,

@@ -83,14 +83,23 @@ export function meetsThreshold(score: Score, thresholdPercent: number): boolean 
   return score.denominator > 0 && 100 * score.numerator >= thresholdPercent * score.denominator;
 }
 
+/** What drift needs of an earlier assessment; a full AssessmentPayload is one. */
+export interface PreviousAssessment {
+  templateId: string;
+  scoringModel: string;
+  score: number;
+  compliant: boolean;
+  results: ReadonlyArray<{ ruleId: string; result: AssessmentPayload['results'][number]['result'] }>;
+}
+
 export interface AssessOptions {
   /** URI or short name; absent: the template's recommendation, else the XCCDF default model. */
   model?: ScoringModelName;
   waivers?: readonly Waiver[];
   /** The host's trust status from attestation; `untrusted` is never reported compliant. */
   trustStatus: TrustStatus;
-  /** The host's previous assessment against the same template, for drift. */
-  previous?: AssessmentPayload;
+  /** The host's previous assessment against the same template, for drift (only what drift reads). */
+  previous?: PreviousAssessment;
   /** Epoch ms; decides which waivers are in force. */
   now: number;
 }
@@ -197,7 +206,7 @@ const FAILING: ReadonlySet<ResultKind> = new Set(['fail', 'error']);
  * was computed under the same model.
  */
 function driftFrom(
-  previous: AssessmentPayload | undefined,
+  previous: PreviousAssessment | undefined,
   templateId: string,
   model: ScoringModelId,
   results: readonly RuleResultPayload[],

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { IntelSeclAdapterOptions } from '../ingest/adapters/intel-secl-hvs.js';
 import { KeylimeAdapterOptions } from '../ingest/adapters/keylime.js';
+import { ScoringModel } from '../compliance/models.js';
+import { Waiver } from '../compliance/waivers.js';
 import { ProcessorRules } from '../processor/state.js';
 import { ConnectorInstanceSettings, RuntimeSettings } from '../runtime/settings.js';
 import { secretField } from './secret.js';
@@ -87,8 +89,21 @@ export function configSchema(baseDir: string) {
     enabled: z.boolean().default(true).describe('run the processor inside `trustwire start`; off when processors run apart (`trustwire processor`)'),
   }).prefault({});
 
+  const compliance = z
+    .strictObject({
+      templates: z
+        .array(z.string().min(1))
+        .default([])
+        .describe('folders or files of hardening templates (YAML) beside the bundled ones in templates/'),
+      bundled: z.boolean().default(true).describe('score against the bundled templates (esxi-8, linux-kvm)'),
+      model: ScoringModel.optional().describe("scoring model for every template; absent: each template's own, else XCCDF default"),
+      waivers: z.array(Waiver).default([]).describe('accepted exceptions: rule, host or pool, justification, expiry, approver'),
+    })
+    .prefault({});
+
   return z.strictObject({
     kafka,
+    compliance,
     http,
     ingest,
     adapters,

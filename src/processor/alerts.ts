@@ -1,5 +1,6 @@
 import { clampText, defined } from '../ingest/adapters/common.js';
 import { stableEventId } from '../ingest/stable-id.js';
+import type { AssessmentPayload } from '../compliance/score.js';
 import type { CanonicalEvent, EventOf } from '../model/events.js';
 import { enrichmentOf, hostIdentityOf } from './enrichment.js';
 import type { HostState, ProcessorRules } from './state.js';
@@ -10,7 +11,9 @@ import type { HostState, ProcessorRules } from './state.js';
  * - 8: a workload was let onto an untrusted host: a policy gap, though it may not hold
  *   sensitive data (6 when the host's trust is merely unknown, e.g. not attested yet);
  * - 7: a geofence or classification boundary crossed; an admin change made on an untrusted host;
- * - 6, 5: repeated denials and flapping are patterns to look into, not a breach by themselves.
+ * - 6, 5: repeated denials and flapping are patterns to look into, not a breach by themselves;
+ * - 7: a high-severity hardening rule that passed before now fails (a change made the host weaker);
+ * - 6: a host's hardening score fell below its template's threshold.
  */
 export const ALERT_SEVERITY = {
   'trust.sensitive-workload-on-untrusted-host': 9,
@@ -19,6 +22,8 @@ export const ALERT_SEVERITY = {
   'admin.success-on-untrusted-host': 7,
   'admin.repeated-denials': 6,
   'trust.flapping': 5,
+  'compliance.high-severity-regression': 7,
+  'compliance.below-threshold': 6,
 } as const;
 export type AlertRule = keyof typeof ALERT_SEVERITY;
 
@@ -232,4 +237,45 @@ export function flappingAlert(
 
 function duration(ms: number): string {
   return ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
+}
+
+// ---- f. compliance ------------------------------------------------------------------------
+
+/** A host's score fell below the template's threshold: raised on the way down, not on every snapshot. */
+export function belowThresholdAlert(snapshot: EventOf<'config.snapshot'>, host: HostState, assessment: AssessmentPayload, assessmentId: string, threshold: number): AlertSpec {
+  const percent = assessment.maxScore > 0 ? (100 * assessment.score) / assessment.maxScore : 0;
+  return {
+    rule: 'compliance.below-threshold',
+    title: `Host ${host.hostId} scores ${percent.toFixed(1)} % against ${assessment.templateId}, below its threshold of ${threshold} %`,
+    severity: ALERT_SEVERITY['compliance.below-threshold'],
+    relatedEventIds: [snapshot.id, assessmentId],
+    details: {
+      templateId: assessment.templateId,
+      score: String(assessment.score),
+      maxScore: String(assessment.maxScore),
+      thresholdPercent: String(threshold),
+      failing: assessment.results.filter((r) => r.result === 'fail' || r.result === 'error').map((r) => r.ruleId).join(','),
+      trustGated: String(assessment.trustGate.applied),
+    },
+  };
+}
+
+/** High-severity rules that passed at the previous assessment fail now. */
+export function highSeverityRegressionAlert(snapshot: EventOf<'config.snapshot'>, host: HostState, assessment: AssessmentPayload, assessmentId: string, rules: string[]): AlertSpec {
+  return {
+    rule: 'compliance.high-severity-regression',
+    title: `High-severity hardening rule${rules.length > 1 ? 's' : ''} ${rules.join(', ')} newly failing on host ${host.hostId}`,
+    severity: ALERT_SEVERITY['compliance.high-severity-regression'],
+    relatedEventIds: [snapshot.id, assessmentId],
+    details: {
+      templateId: assessment.templateId,
+      rules: rules.join(','),
+      evidence: assessment.results
+        .filter((r) => rules.includes(r.ruleId))
+        .map((r) => `${r.ruleId}: expected ${r.expected ?? '?'}, actual ${r.actual ?? '?'}`)
+        .join('; '),
+      previousScore: assessment.drift?.previousScore === undefined ? undefined : String(assessment.drift.previousScore),
+      score: String(assessment.score),
+    },
+  };
 }

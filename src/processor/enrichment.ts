@@ -52,6 +52,7 @@ export function newHostState(ref: HostRef, event: { id: string; time: number }):
     ...defined({ hostId: ref.id, name: ref.name, ip: ref.ip, pool: ref.pool }),
     trust: { status: 'unknown', faults: [], recentChanges: [] },
     assetTags: {},
+    assessments: {},
     workloads: [],
     lastEventId: event.id,
     updatedAt: event.time,

@@ -1,7 +1,15 @@
+import { applicableTemplates } from '../compliance/applicability.js';
+import type { ScoringModelName } from '../compliance/models.js';
+import { assess } from '../compliance/score.js';
+import type { Template } from '../compliance/template.js';
+import type { Waiver } from '../compliance/waivers.js';
+import { stableEventId } from '../ingest/stable-id.js';
 import type { CanonicalEvent, EventOf } from '../model/events.js';
 import {
   adminOnUntrustedAlert,
   alertEvent,
+  belowThresholdAlert,
+  highSeverityRegressionAlert,
   flappingAlert,
   placementAlerts,
   repeatedDenialsAlert,
@@ -28,6 +36,15 @@ export interface ProcessResult {
   changed: string[];
 }
 
+/** What scoring needs: the hardening templates, the waivers in force, the scoring model. */
+export interface ComplianceSettings {
+  templates: readonly Template[];
+  waivers: readonly Waiver[];
+  model?: ScoringModelName;
+}
+
+export const COMPLIANCE_SOURCE = { system: 'trustwire', vendor: 'trustwire', product: 'trustwire-compliance' } as const;
+
 /** Decisions that put a workload on their target host when permitted. */
 const WORKLOAD_ACTIONS: ReadonlySet<string> = new Set(['vm.place', 'vm.migrate', 'vm.power_on']);
 /** The moves the placement rules judge; a power-on starts a VM where it was placed before. */
@@ -39,7 +56,10 @@ interface Context {
   state: PartitionState;
   rules: ProcessorRules;
   locate: LocateWorkload | undefined;
+  compliance: ComplianceSettings | undefined;
   changed: Set<string>;
+  /** Events derived from this one (compliance assessments), emitted between it and its alerts. */
+  derived: CanonicalEvent[];
   /** In the order a–e of the rules; each handler only raises the rules of its kind. */
   alerts: AlertSpec[];
 }
@@ -49,11 +69,22 @@ interface Context {
  * the state of the host it concerns, then the alerts it raised. Pure apart from `state`: time is
  * the event's, and the same events from the same state give the same outputs, ids included.
  */
-export function processEvent(event: CanonicalEvent, state: PartitionState, rules: ProcessorRules, locate?: LocateWorkload): ProcessResult {
-  const context: Context = { event, state, rules, locate, changed: new Set(), alerts: [] };
+export function processEvent(
+  event: CanonicalEvent,
+  state: PartitionState,
+  rules: ProcessorRules,
+  locate?: LocateWorkload,
+  compliance?: ComplianceSettings,
+): ProcessResult {
+  const context: Context = { event, state, rules, locate, compliance, changed: new Set(), alerts: [], derived: [] };
   const host = applyEvent(event, context);
+  const enrichment = enrichmentOf(host);
   return {
-    outputs: [{ ...event, enrichment: enrichmentOf(host) }, ...context.alerts.map((spec) => alertEvent(event, host, spec))],
+    outputs: [
+      { ...event, enrichment },
+      ...context.derived.map((derived) => ({ ...derived, enrichment })),
+      ...context.alerts.map((spec) => alertEvent(event, host, spec)),
+    ],
     changed: [...context.changed],
   };
 }
@@ -67,9 +98,11 @@ function applyEvent(event: CanonicalEvent, context: Context): HostState {
       return applyDecision(event, context);
     case 'admin.action':
       return applyAdminAction(event, context);
-    case 'config.snapshot':
-      // Scoring comes later; for now a snapshot only tells who the host is.
-      return touchHost(event.host, context);
+    case 'config.snapshot': {
+      const host = touchHost(event.host, context);
+      if (context.compliance !== undefined) scoreSnapshot(event, host, context.compliance, context);
+      return host;
+    }
     case 'compliance.assessment': {
       const host = touchHost(event.host, context);
       const { templateId, score, maxScore, compliant } = event.payload;
@@ -244,6 +277,55 @@ function isVm(type: string): boolean {
 /** Whether `time` lies in the window of `windowMs` that ends at `now`. */
 function inWindow(time: number, now: number, windowMs: number): boolean {
   return now - time < windowMs;
+}
+
+/**
+ * Scores a snapshot against every template that applies to its platform: one assessment event
+ * each (id derived from the snapshot and template, so a replay yields the same one), the host's
+ * compliance and last results updated, and alerts when the score falls below the template's
+ * threshold or a high-severity rule newly fails.
+ */
+function scoreSnapshot(event: EventOf<'config.snapshot'>, host: HostState, settings: ComplianceSettings, context: Context): void {
+  for (const template of applicableTemplates(event, settings.templates)) {
+    const previous = host.assessments[template.id];
+    const payload = assess(event, template, {
+      ...(settings.model !== undefined && { model: settings.model }),
+      waivers: settings.waivers,
+      trustStatus: host.trust.status,
+      ...(previous !== undefined && { previous }),
+      now: event.time,
+    });
+    const id = stableEventId(event.time, `compliance.assessment|${event.id}|${template.id}`);
+    context.derived.push({
+      id,
+      type: 'compliance.assessment',
+      time: event.time,
+      ingestTime: event.ingestTime,
+      source: { ...COMPLIANCE_SOURCE },
+      host: event.host,
+      severity: payload.compliant ? 1 : payload.trustGate.applied ? 7 : 5,
+      ...(event.tenant !== undefined && { tenant: event.tenant }),
+      payload,
+    });
+    host.assessments = {
+      ...host.assessments,
+      [template.id]: {
+        templateId: template.id,
+        scoringModel: payload.scoringModel,
+        score: payload.score,
+        compliant: payload.compliant,
+        assessedAt: event.time,
+        results: payload.results.map(({ ruleId, result }) => ({ ruleId, result })),
+      },
+    };
+    host.compliance = { templateId: template.id, score: payload.score, maxScore: payload.maxScore, compliant: payload.compliant, assessedAt: event.time };
+
+    if (!payload.compliant && (previous === undefined || previous.compliant)) {
+      raise(context, belowThresholdAlert(event, host, payload, id, template.threshold));
+    }
+    const regressed = previous === undefined ? [] : (payload.drift?.newlyFailing ?? []).filter((ruleId) => payload.results.find((r) => r.ruleId === ruleId)?.severity === 'high');
+    if (regressed.length > 0) raise(context, highSeverityRegressionAlert(event, host, payload, id, regressed));
+  }
 }
 
 function raise(context: Context, ...alerts: (AlertSpec | undefined)[]): void {

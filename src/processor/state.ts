@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AttestationFault, FlavorKind } from '../model/payloads.js';
+import { AttestationFault, FlavorKind, RuleResultKind } from '../model/payloads.js';
 import { EpochMillis, Labels, Name, Tags, TrustStatus } from '../model/primitives.js';
 
 /**
@@ -29,6 +29,20 @@ export const HostState = z.strictObject({
   compliance: z
     .strictObject({ templateId: Name, score: z.number(), maxScore: z.number(), compliant: z.boolean(), assessedAt: EpochMillis })
     .optional(),
+  /** The last assessment against each template, as much as drift needs (rule results, score). */
+  assessments: z
+    .record(
+      Name,
+      z.strictObject({
+        templateId: Name,
+        scoringModel: Name,
+        score: z.number(),
+        compliant: z.boolean(),
+        assessedAt: EpochMillis,
+        results: z.array(z.strictObject({ ruleId: Name, result: RuleResultKind })),
+      }),
+    )
+    .default({}),
   /** Workloads placed on the host by permitted placements and migrations. */
   workloads: z
     .array(

@@ -18,7 +18,7 @@ import { decodeEvent, encodeEvent } from '../model/avro.js';
 import { CanonicalEvent } from '../model/events.js';
 import { fieldErrors, ValidationError } from '../model/validation.js';
 import { decodeChangelog, encodeState, hostKey, RESTORE_MARKER_KEY, USER_KEY_PREFIX, userKey } from './changelog.js';
-import { processEvent, type LocateWorkload, type PartitionState } from './logic.js';
+import { processEvent, type ComplianceSettings, type LocateWorkload, type PartitionState } from './logic.js';
 import type { ProcessorRules } from './state.js';
 
 /** The processor's consumer group for a group prefix (`kafka.groupPrefix`, default `trustwire`). */
@@ -34,6 +34,8 @@ export interface ProcessorOptions {
   groupId?: string;
   /** Where a VM runs when its host is in another partition (the fleet-wide view). */
   locate?: LocateWorkload;
+  /** Hardening templates and waivers config snapshots are scored with; absent: no scoring. */
+  compliance?: ComplianceSettings;
 }
 
 export interface ProcessorStats {
@@ -148,7 +150,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
     if (event === undefined) return;
     let result;
     try {
-      result = processEvent(event, state, rules, options.locate);
+      result = processEvent(event, state, rules, options.locate, options.compliance);
     } catch (error) {
       deadLetter(record, 'process', error as Error, out);
       return;
