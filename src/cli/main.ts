@@ -18,6 +18,8 @@ commands:
         what was dead-lettered, where it came from and why (JSON lines)
   dlq replay --connector NAME [--since TIME]
         re-drive a connector's dead letters through it once more, after a fix
+  score [--template ID] [--templates DIR|FILE] [--trust STATUS] [--model M] [--json] SNAPSHOT.json
+        score a config snapshot against hardening templates, offline (for template authors)
   config check FILE
         validate a configuration file without starting anything
   tail [--topic NAME] [--limit N] [--config FILE] [--brokers HOST:PORT,...]
@@ -32,6 +34,7 @@ const commands: Record<string, () => Promise<{ run(args: string[]): Promise<numb
   processor: () => import('./processor.js'),
   connect: () => import('./connect.js'),
   dlq: () => import('./dlq.js'),
+  score: () => import('./score.js'),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -56,5 +59,11 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
+
+// `trustwire ... | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 
 process.exitCode = await main(process.argv.slice(2));
