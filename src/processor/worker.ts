@@ -62,6 +62,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
   const log = logger.child({ component: 'processor', groupId });
   const stats: ProcessorStats = { consumed: 0, produced: 0, deadLettered: 0, transactions: 0, assigned: [] };
   const owned = new Map<number, OwnedPartition>();
+  let stopping = false;
   let restoring: Promise<void> = Promise.resolve();
 
   /**
@@ -73,12 +74,25 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
   async function takeOver(partitions: number[]): Promise<void> {
     const nonces = new Map<number, string>();
     const taken = new Map<number, OwnedPartition>();
+    try {
+      await fenceAndRestore(partitions, nonces, taken);
+    } catch (error) {
+      // Producers of a take-over that did not finish must not linger (nor hold the process open).
+      await Promise.all([...taken.values()].map((entry) => entry.producer.disconnect().catch(() => {})));
+      throw error;
+    }
+    for (const [partition, entry] of taken) owned.set(partition, entry);
+    log.info({ partitions, hosts: [...taken.values()].reduce((n, e) => n + e.state.hosts.size, 0) }, 'partitions taken over, state restored');
+  }
+
+  async function fenceAndRestore(partitions: number[], nonces: Map<number, string>, taken: Map<number, OwnedPartition>): Promise<void> {
     for (const partition of partitions) {
+      if (stopping) throw new Error('processor stopping');
       const producer = await createTransactionalProducer(client, `${groupId}.${topics.events}.${partition}`);
-      const nonce = randomUUID();
-      await producer.commit([{ topic: topics.hostState, partition, key: RESTORE_MARKER_KEY, value: Buffer.from(nonce) }]);
-      nonces.set(partition, nonce);
       taken.set(partition, { producer, state: { hosts: new Map(), users: new Map() } });
+      const nonce = randomUUID();
+      nonces.set(partition, nonce);
+      await producer.commit([{ topic: topics.hostState, partition, key: RESTORE_MARKER_KEY, value: Buffer.from(nonce) }]);
     }
     await readPartitionsUntil(client, { topic: topics.hostState, partitions }, (record) => {
       const entry = decodeChangelog(record.key ?? '', record.value);
@@ -92,8 +106,6 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
       else state.users.set(entry.state.userId, entry.state);
       return false;
     });
-    for (const [partition, entry] of taken) owned.set(partition, entry);
-    log.info({ partitions, hosts: [...taken.values()].reduce((n, e) => n + e.state.hosts.size, 0) }, 'partitions taken over, state restored');
   }
 
   async function release(partition: number): Promise<void> {
@@ -230,6 +242,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
   return {
     stats,
     async stop() {
+      stopping = true;
       await consumer.stop();
       await restoring.catch(() => {});
       for (const partition of [...owned.keys()]) await release(partition);

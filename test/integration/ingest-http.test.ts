@@ -222,6 +222,7 @@ function withPayload(event: Record<string, unknown>, patch: Record<string, unkno
 
 test('Kafka not acknowledging (the events topic is gone): 503 with Retry-After, and the reason', async () => {
   const lonely = testConfig();
+  lonely.processor.enabled = false; // this is about ingest; a processor would only wait for its topics
   const other = await startService(lonely, { logger: silentLogger, tokens: [{ name: 'collector', token: new Secret(TOKEN, 'inline') }] });
   try {
     await dropTopics(lonely);
