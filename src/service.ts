@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config, KafkaSettings } from './config/schema.js';
+import { complianceRoutes } from './api/compliance.js';
 import { connectorRoutes } from './api/connectors.js';
+import { ComplianceView } from './compliance/view.js';
 import { complianceSettings } from './compliance/settings.js';
 import { hostRoutes } from './api/hosts.js';
 import { configBaseDir } from './config/load.js';
@@ -43,6 +45,8 @@ export async function startService(config: Config, deps: { logger: Logger; token
   let producer: RecordProducer | undefined = await createRecordProducer(client);
   const writer = new EventWriter(producer, config.kafka.topics.events);
   const view = await HostStateView.start(client, config.kafka.topics.hostState, logger);
+  const compliance = complianceSettings(config);
+  const complianceView = await ComplianceView.start(client, config.kafka.topics.enriched, logger);
   const processor = config.processor.enabled
     ? await startProcessor({
         client,
@@ -51,7 +55,7 @@ export async function startService(config: Config, deps: { logger: Logger; token
         logger,
         locate: view.locate,
         groupId: processorGroup(config.kafka.groupPrefix),
-        compliance: complianceSettings(config),
+        compliance,
       })
     : undefined;
 
@@ -64,6 +68,7 @@ export async function startService(config: Config, deps: { logger: Logger; token
     maxEventsPerRequest: config.http.maxEventsPerRequest,
   });
   await server.register(hostRoutes, { view });
+  await server.register(complianceRoutes, { view: complianceView, templates: compliance.templates });
   const metrics = new ConnectorMetrics();
   const connectors = await startConnectors(config.connectors, {
     client,
@@ -88,6 +93,7 @@ export async function startService(config: Config, deps: { logger: Logger; token
       await connectors.stop(config.runtime.shutdownGraceMs);
       await processor?.stop();
       await view.stop();
+      await complianceView.stop();
       const closing = producer;
       producer = undefined;
       await closing?.disconnect();

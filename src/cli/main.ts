@@ -20,6 +20,8 @@ commands:
         re-drive a connector's dead letters through it once more, after a fix
   score [--template ID] [--templates DIR|FILE] [--trust STATUS] [--model M] [--json] SNAPSHOT.json
         score a config snapshot against hardening templates, offline (for template authors)
+  report [--format json|csv|html|avro] [--out FILE] [--template ID] [--pool P] [--since TIME]
+        the compliance report from the assessments on the enriched topic
   config check FILE
         validate a configuration file without starting anything
   tail [--topic NAME] [--limit N] [--config FILE] [--brokers HOST:PORT,...]
@@ -35,6 +37,7 @@ const commands: Record<string, () => Promise<{ run(args: string[]): Promise<numb
   connect: () => import('./connect.js'),
   dlq: () => import('./dlq.js'),
   score: () => import('./score.js'),
+  report: () => import('./report.js'),
 };
 
 async function main(argv: string[]): Promise<number> {

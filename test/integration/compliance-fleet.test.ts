@@ -91,3 +91,84 @@ test('snapshots of a small fleet yield the expected assessments in trustwire.enr
   const thresholdAlerts = enriched.filter((e) => e.type === 'alert' && e.payload.rule === 'compliance.below-threshold').map((e) => e.host.id);
   assert.deepEqual(thresholdAlerts.sort(), ['esx-02', 'esx-03', 'esx-04']);
 });
+
+test('the compliance API and reports (JSON, CSV, HTML, Avro) agree with the assessments', async () => {
+  const byHost = new Map(assessments().map((a) => [a.host.id, a]));
+  const get = (path: string) => fetch(`${service.url}${path}`);
+  // The reports are served from a view that follows trustwire.enriched: wait until it has all five.
+  for (let waited = 0; waited < 15_000; waited += 100) {
+    const summary = (await (await get('/v1/compliance/summary')).json()) as { summary: { hosts: number } };
+    if (summary.summary.hosts === 5) break;
+    await sleep(100);
+  }
+  const summary = (await (await get('/v1/compliance/summary')).json()) as { summary: Record<string, number> };
+  assert.deepEqual(
+    { hosts: summary.summary.hosts, compliant: summary.summary.compliant, notCompliant: summary.summary.notCompliant, trustGated: summary.summary.trustGated },
+    { hosts: 5, compliant: 2, notCompliant: 3, trustGated: 1 },
+  );
+
+  const json = (await (await get('/v1/compliance/report?format=json')).json()) as { rows: Array<{ hostId: string; score: number; compliant: boolean; eventId: string }> };
+  assert.equal(json.rows.length, 5);
+  for (const row of json.rows) {
+    const assessment = byHost.get(row.hostId)!;
+    assert.deepEqual([row.score, row.compliant, row.eventId], [assessment.payload.score, assessment.payload.compliant, assessment.id]);
+  }
+
+  const csvResponse = await get('/v1/compliance/report?format=csv');
+  assert.match(csvResponse.headers.get('content-type')!, /^text\/csv/);
+  const csv = await csvResponse.text();
+  assert.equal(csv.charCodeAt(0), 0xfeff, 'a BOM, so a spreadsheet reads UTF-8');
+  const [header, ...lines] = csv.slice(1).trimEnd().split('\r\n');
+  const columns = header!.split(',');
+  assert.equal(lines.length, 5);
+  for (const line of lines) {
+    const cells = line.split(',');
+    const hostId = cells[columns.indexOf('host_id')]!;
+    assert.equal(Number(cells[columns.indexOf('score')]), byHost.get(hostId)!.payload.score, `${hostId} in the CSV`);
+  }
+
+  const html = await (await get('/v1/compliance/report?format=html')).text();
+  for (const hostId of byHost.keys()) assert.ok(html.includes(hostId), `${hostId} in the HTML report`);
+
+  const drill = (await (await get('/v1/compliance/hosts/esx-02')).json()) as { templates: Array<{ rules: Array<{ ruleId: string; expected?: string; actual?: string }> }> };
+  assert.equal(drill.templates[0]!.rules.length, byHost.get('esx-02')!.payload.results.length, 'every rule, with its evidence');
+  assert.ok(drill.templates[0]!.rules.find((r) => r.ruleId === 'esxi-8.password-history')!.actual !== undefined);
+  assert.equal((await get('/v1/compliance/hosts/esx-02?format=html')).status, 200);
+  assert.equal((await get('/v1/compliance/hosts/nope')).status, 404);
+
+  const avro = Buffer.from(await (await get('/v1/compliance/report?format=avro')).arrayBuffer());
+  assert.equal(avro.subarray(0, 4).toString('latin1'), 'Obj\u0001', 'an Avro Object Container File');
+
+  const bad = await get('/v1/compliance/report?format=xml');
+  assert.equal(bad.status, 400);
+  assert.deepEqual(((await bad.json()) as { details: Array<{ path: string }> }).details.map((d) => d.path), ['format']);
+  const filtered = (await (await get('/v1/compliance/report?template=linux-kvm-cis')).json()) as { rows: unknown[] };
+  assert.equal(filtered.rows.length, 1);
+});
+
+test('`trustwire report` writes the same report from the command line', async () => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { spawnSync } = await import('node:child_process');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'trustwire-report-'));
+  try {
+    const configFile = join(dir, 'trustwire.yaml');
+    writeFileSync(
+      configFile,
+      `kafka:\n  brokers: [${config.kafka.brokers.join(', ')}]\n  topics: { ${Object.entries(config.kafka.topics).map(([k, v]) => `${k}: ${v}`).join(', ')} }\n`,
+    );
+    const out = join(dir, 'report.csv');
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'report', '--format', 'csv', '--out', out, '--config', configFile], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /5 assessment\(s\) of 5 host\(s\) written to/);
+    const api = await (await fetch(`${service.url}/v1/compliance/report?format=csv`)).text();
+    const rows = (text: string) => text.split('\r\n').slice(1).filter(Boolean).sort();
+    assert.deepEqual(rows(readFileSync(out, 'utf8')), rows(api), 'the CLI and the API report the same rows');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
