@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { SendError, type SendResult } from '../../src/runtime/contract.js';
-import { parseRetryAfter, scrub, shownUrl } from '../../src/runtime/http.js';
+import { abortReason, networkCause, parseRetryAfter, scrub, shownUrl } from '../../src/runtime/http.js';
 import type { EncodedBody } from './encode.js';
 
 const gzipAsync = promisify(gzip);
@@ -40,7 +40,7 @@ export async function sendRequest(target: HttpTarget, encoded: EncodedBody, even
     // Buffers made by Buffer.from and zlib sit on a plain ArrayBuffer, which is what fetch's types ask for.
     response = await fetch(target.url, { method: target.method, headers, body: body as Uint8Array<ArrayBuffer>, redirect: 'manual', signal });
   } catch (error) {
-    if (signal.aborted) return { kind: 'retry', error: new SendError(`${what} gave up: ${reasonOf(signal)}`, true) };
+    if (signal.aborted) return { kind: 'retry', error: new SendError(`${what} gave up: ${abortReason(signal)}`, true) };
     const message = scrub(`${what} failed: ${networkCause(error)}`, target.secrets);
     return { kind: 'retry', error: new SendError(message, true, { cause: error }) };
   }
@@ -51,7 +51,7 @@ export async function sendRequest(target: HttpTarget, encoded: EncodedBody, even
       { what, events, bytes },
     );
   } catch (error) {
-    if (signal.aborted) return { kind: 'retry', error: new SendError(`${what} gave up: ${reasonOf(signal)}`, true) };
+    if (signal.aborted) return { kind: 'retry', error: new SendError(`${what} gave up: ${abortReason(signal)}`, true) };
     return { kind: 'retry', error: new SendError(scrub(`${what}: reading the response failed: ${networkCause(error)}`, target.secrets), true) };
   }
 }
@@ -94,19 +94,6 @@ export function resultOfResponse(response: ResponseSummary, request: { what: str
     return { kind: 'permanent', error: new SendError(`${answered}: a redirect is not followed; configure the URL it points to`, false) };
   }
   return { kind: 'permanent', error: new SendError(`${answered}${said}`, false) };
-}
-
-function reasonOf(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason.message : 'aborted';
-}
-
-/** fetch says "fetch failed"; the reason (ECONNREFUSED, a TLS error) is in its cause. */
-function networkCause(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  if (cause?.code !== undefined) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
-  if (cause?.message !== undefined) return cause.message;
-  return error instanceof Error ? error.message : String(error);
 }
 
 async function drain(response: Response): Promise<void> {

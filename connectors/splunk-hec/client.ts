@@ -25,6 +25,7 @@
  * plus HTTP 413 (the body is over HEC's max_content_length: split it), 429 (throttled: retry,
  * Retry-After), any other 5xx and network failures (retry), 404 and 3xx (setup).
  */
+import { abortReason, networkCause, parseRetryAfter, scrub } from '../../src/runtime/http.js';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 
@@ -123,16 +124,6 @@ function describe(response: HecResponse, parsed: HecBody | undefined): string {
   return snippet === '' ? head : `${head}: ${snippet}`;
 }
 
-/** Retry-After as delay-seconds or an HTTP date (RFC 9110 §10.2.3), in ms from `now`; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (value === null) return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  if (!/^[A-Za-z]{3}/.test(text)) return undefined;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
 /** A failed acknowledgment query or health check: the message names the endpoint and HEC's answer, never the token. */
 export class HecRequestError extends Error {
   override name = 'HecRequestError';
@@ -224,30 +215,10 @@ export class HecEndpoint {
       const text = scrub(await readBody(response), this.settings.secrets);
       return { status: response.status, statusText: response.statusText, retryAfter: response.headers.get('retry-after'), body: text };
     } catch (error) {
-      if (signal.aborted) return { kind: 'aborted', reason: reasonOf(signal) };
+      if (signal.aborted) return { kind: 'aborted', reason: abortReason(signal) };
       return { kind: 'network', reason: scrub(networkCause(error), this.settings.secrets) };
     }
   }
-}
-
-/** Replaces every secret value in a text; longer values first, so a value containing another goes whole. */
-export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) if (secret !== '') out = out.replaceAll(secret, '[redacted]');
-  return out;
-}
-
-function reasonOf(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason.message : 'aborted';
-}
-
-/** fetch says "fetch failed"; the reason (ECONNREFUSED, a TLS error) is in its cause. */
-function networkCause(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  if (cause?.code !== undefined) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
-  if (cause?.message !== undefined) return cause.message;
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** The first BODY_BYTES of a body; the rest is discarded. */
@@ -265,3 +236,4 @@ async function readBody(response: Response): Promise<string> {
   await reader.cancel().catch(() => {});
   return Buffer.concat(chunks).subarray(0, BODY_BYTES).toString('utf8');
 }
+

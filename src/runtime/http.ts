@@ -21,3 +21,17 @@ export function scrub(text: string, secrets: readonly string[]): string {
   for (const secret of [...secrets].sort((a, b) => b.length - a.length)) if (secret !== '') out = out.replaceAll(secret, '[redacted]');
   return out;
 }
+
+/** Why a signal aborted, as text for an error message. */
+export function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason.message : 'aborted';
+}
+
+/** fetch says "fetch failed"; the reason (ECONNREFUSED, a TLS error) is in its cause. */
+export function networkCause(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code !== undefined) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
+  if (cause?.message !== undefined) return cause.message;
+  return error instanceof Error ? error.message : String(error);
+}

@@ -58,7 +58,7 @@ export interface ConformanceSpec {
   harness: ConformanceHarness;
   /** Secret values present in the options: none may appear in a log line, an error, a dead-letter header or the printed options. */
   secrets?: readonly string[];
-  /** False for a sink that never rejects anything for good (a file): the rejection checks are skipped. Default true. */
+  /** False for a sink that never rejects anything for good (a file): the rejection checks do not apply. Default true. */
   permanent?: boolean;
   /** False for a sink that cannot say which events of a batch failed: a batch with a rejected event must answer `permanent`. Default true. */
   partial?: boolean;
@@ -84,8 +84,8 @@ export class ConformanceFailure extends Error {
 export interface ConformanceCheck {
   /** The behaviour, as the test is named. */
   name: string;
-  /** A reason to skip it for this spec (a capability the sink does not have), or undefined. */
-  skip(spec: ConformanceSpec): string | undefined;
+  /** Why it does not apply to this spec (a capability the sink does not have), or undefined. */
+  notApplicable(spec: ConformanceSpec): string | undefined;
   run(spec: ConformanceSpec): Promise<void>;
 }
 
@@ -541,24 +541,24 @@ export async function documentsOptions(spec: ConformanceSpec): Promise<void> {
 
 /** Every check, in the order the suite runs them. */
 export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
-  { name: 'documents every option (description, example, secrets marked)', skip: () => undefined, run: documentsOptions },
-  { name: 'starts and stops cleanly', skip: () => undefined, run: startsAndStops },
-  { name: 'delivers a batch: ok means every event received, in order', skip: () => undefined, run: deliversABatch },
-  { name: 'answers retry on a transient failure, and a later attempt delivers', skip: () => undefined, run: retriesTransientFailure },
+  { name: 'documents every option (description, example, secrets marked)', notApplicable: () => undefined, run: documentsOptions },
+  { name: 'starts and stops cleanly', notApplicable: () => undefined, run: startsAndStops },
+  { name: 'delivers a batch: ok means every event received, in order', notApplicable: () => undefined, run: deliversABatch },
+  { name: 'answers retry on a transient failure, and a later attempt delivers', notApplicable: () => undefined, run: retriesTransientFailure },
   {
     name: 'answers permanent on a permanent rejection: everything dead-lettered, never resent',
-    skip: (spec) => (spec.permanent === false ? 'the sink never rejects for good (permanent: false)' : undefined),
+    notApplicable: (spec) => (spec.permanent === false ? 'the sink never rejects for good (permanent: false)' : undefined),
     run: rejectsPermanently,
   },
   {
     name: 'answers partial naming exactly the rejected events (or permanent without per-event answers)',
-    skip: (spec) => (spec.permanent === false ? 'the sink never rejects for good (permanent: false)' : undefined),
+    notApplicable: (spec) => (spec.permanent === false ? 'the sink never rejects for good (permanent: false)' : undefined),
     run: rejectsPartially,
   },
-  { name: 'stops in time when its send is aborted', skip: () => undefined, run: stopsOnAbort },
+  { name: 'stops in time when its send is aborted', notApplicable: () => undefined, run: stopsOnAbort },
   {
     name: 'never puts a secret in a log line, an error or a dead-letter header',
-    skip: (spec) => ((spec.secrets ?? []).length === 0 ? 'the spec names no secrets' : undefined),
+    notApplicable: (spec) => ((spec.secrets ?? []).length === 0 ? 'the spec names no secrets' : undefined),
     run: keepsSecrets,
   },
 ];
@@ -567,8 +567,8 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
 export function conformanceSuite(spec: ConformanceSpec): void {
   // A check that does not apply (a capability the sink does not have) is not registered at all,
   // rather than reported as skipped: the suite's name says which ones and why.
-  const applicable = CONFORMANCE_CHECKS.filter((check) => check.skip(spec) === undefined);
-  const reasons = [...new Set(CONFORMANCE_CHECKS.map((check) => check.skip(spec)).filter((reason) => reason !== undefined))];
+  const applicable = CONFORMANCE_CHECKS.filter((check) => check.notApplicable(spec) === undefined);
+  const reasons = [...new Set(CONFORMANCE_CHECKS.map((check) => check.notApplicable(spec)).filter((reason) => reason !== undefined))];
   const label = [spec.label, ...reasons.map((reason) => `not applicable: ${reason}`)].filter(Boolean).join('; ');
   describe(`${spec.definition.type} connector conformance${label === '' ? '' : ` (${label})`}`, () => {
     before(() => spec.harness.start());

@@ -240,10 +240,10 @@ describe('helpers for connector authors', () => {
     for (const event of batch) assert.deepEqual(CanonicalEvent.parse(event), event, `${event.type} is a valid canonical event`);
   });
 
-  test('the checks are named for behaviours and the capabilities skip the rejection checks', () => {
+  test('the checks are named for behaviours and the capabilities leave the rejection checks out', () => {
     const spec = { ...specFor(), permanent: false, secrets: [] };
     assert.deepEqual(
-      CONFORMANCE_CHECKS.filter((check) => check.skip(spec) !== undefined).map((check) => check.run.name),
+      CONFORMANCE_CHECKS.filter((check) => check.notApplicable(spec) !== undefined).map((check) => check.run.name),
       ['rejectsPermanently', 'rejectsPartially', 'keepsSecrets'],
     );
   });
