@@ -1,0 +1,35 @@
+/**
+ * Every configuration example in the READMEs (the project's and the connectors') is one trustwire accepts:
+ * the file's schema and the connector's own options. Secret references are replaced by inline
+ * values first (the example's files and variables exist on an operator's machine, not here).
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { test } from 'node:test';
+import { parseConfig } from '../../src/config/load.js';
+import { loadConnector } from '../../src/runtime/registry.js';
+
+const dir = new URL('../../connectors/', import.meta.url);
+const readmes = [
+  '../README.md',
+  'README.md',
+  ...readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(new URL(`${entry.name}/README.md`, dir)))
+    .map((entry) => `${entry.name}/README.md`),
+];
+
+for (const readme of readmes) {
+  const text = readFileSync(new URL(readme, dir), 'utf8');
+  const examples = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]!).filter((yaml) => /^(connectors|kafka|compliance|processor):/m.test(yaml));
+  if (examples.length === 0) continue;
+  test(`${readme.replace('../', '')}: every configuration example is valid`, async () => {
+    for (const example of examples) {
+      const yaml = example.replace(/\{\s*(env|file):\s*[^}]+\}/g, '"example-secret-value"');
+      const config = parseConfig(yaml, readme);
+      for (const [index, settings] of config.connectors.entries()) {
+        if (settings.module !== undefined) continue; // an operator's own module, not in this repository
+        await loadConnector(settings, `connectors[${index}]`, process.cwd());
+      }
+    }
+  });
+}
