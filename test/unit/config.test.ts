@@ -94,3 +94,11 @@ test('`trustwire config check` prints every error and exits 1, or ok with secret
   assert.match(good.stdout, /trustwire\.yaml: ok/);
   assert.ok(!good.stdout.includes('kafka-pa55-word') && !good.stdout.includes('proxy-token-from-file'));
 });
+
+test('`trustwire config check` also checks each connector against its own options, and the templates', () => {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'config', 'check', fixture('bad_connectors.yaml')], { encoding: 'utf8' });
+  assert.equal(result.status, 1);
+  assert.match(result.stderr, /bad_connectors\.yaml: connectors\[0\]\.options\.framing: tls carries octet-counted frames only/);
+  assert.match(result.stderr, /bad_connectors\.yaml: connectors\[1\]\.type: no built-in connector "carrier-pigeon"; there are: .*syslog/);
+  assert.match(result.stderr, /compliance: .*no-such-templates/);
+});
