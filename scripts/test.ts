@@ -21,7 +21,17 @@ const broker = await startLocalKafka({ onProgress: say });
 say(`Kafka at ${broker.brokers.join(',')} (${broker.started ? 'started' : 'reused'}; log ${broker.logFile})`);
 
 const exitCode = await new Promise<number>((resolve) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TRUSTWIRE_TEST_CONCURRENCY ?? 2}`, ...files], {
+  const child = spawn(process.execPath, [
+      '--import',
+      'tsx',
+      '--test',
+      '--test-reporter=spec',
+      `--test-concurrency=${process.env.TRUSTWIRE_TEST_CONCURRENCY ?? 2}`,
+      // A file whose tests are done ends even if a client left a socket open: a leak must fail
+      // loudly in its own test, not hang the whole run until CI's time is out.
+      '--test-force-exit',
+      ...files,
+    ], {
     cwd: PROJECT_ROOT,
     stdio: 'inherit',
     env: { ...process.env, TRUSTWIRE_TEST_BROKERS: broker.brokers.join(',') },

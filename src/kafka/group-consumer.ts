@@ -1,4 +1,5 @@
-import type { Consumer, KafkaMessage } from 'kafkajs';
+import type { KafkaMessage } from 'kafkajs';
+import { createStoppableConsumer } from './stoppable.js';
 import type { KafkaClient } from './client.js';
 import type { IncomingRecord } from './reader.js';
 
@@ -38,7 +39,7 @@ export interface GroupConsumer {
  * nothing itself: the handler commits offsets in its own transaction.
  */
 export async function startGroupConsumer(client: KafkaClient, options: GroupConsumerOptions): Promise<GroupConsumer> {
-  const consumer: Consumer = client.consumer({
+  const { consumer, stop } = createStoppableConsumer(client, {
     groupId: options.groupId,
     readUncommitted: false,
     allowAutoTopicCreation: false,
@@ -67,7 +68,7 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
       });
     },
   });
-  return { stop: () => consumer.disconnect() };
+  return { stop };
 }
 
 export function toRecord(topic: string, partition: number, message: KafkaMessage): IncomingRecord {

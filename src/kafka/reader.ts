@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { KafkaClient } from './client.js';
 import { toRecord } from './group-consumer.js';
+import { createStoppableConsumer } from './stoppable.js';
 
 export interface IncomingRecord {
   topic: string;
@@ -30,7 +31,7 @@ export interface ReadOptions {
  */
 export async function readRecords(client: KafkaClient, options: ReadOptions): Promise<IncomingRecord[]> {
   const { topic, limit, idleMs = 3000, timeoutMs = 30_000, readCommitted = true } = options;
-  const consumer = client.consumer({ groupId: `trustwire-reader-${randomUUID()}`, readUncommitted: !readCommitted, allowAutoTopicCreation: false });
+  const { consumer, stop } = createStoppableConsumer(client, { groupId: `trustwire-reader-${randomUUID()}`, readUncommitted: !readCommitted, allowAutoTopicCreation: false });
   const records: IncomingRecord[] = [];
   await consumer.connect();
   try {
@@ -57,7 +58,7 @@ export async function readRecords(client: KafkaClient, options: ReadOptions): Pr
         .catch(reject);
     });
   } finally {
-    await consumer.disconnect();
+    await stop();
   }
   return records;
 }
@@ -74,7 +75,7 @@ export async function readPartitionsUntil(
   const { topic, timeoutMs = 60_000 } = options;
   const pending = new Set(options.partitions);
   if (pending.size === 0) return;
-  const consumer = client.consumer({ groupId: `trustwire-restore-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
+  const { consumer, stop } = createStoppableConsumer(client, { groupId: `trustwire-restore-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -107,7 +108,7 @@ export async function readPartitionsUntil(
         .catch(reject);
     });
   } finally {
-    await consumer.disconnect();
+    await stop();
   }
 }
 
@@ -117,11 +118,11 @@ export async function followTopic(
   topic: string,
   onRecord: (record: IncomingRecord) => void,
 ): Promise<{ stop(): Promise<void> }> {
-  const consumer = client.consumer({ groupId: `trustwire-view-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
+  const { consumer, stop } = createStoppableConsumer(client, { groupId: `trustwire-view-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({ autoCommit: false, eachMessage: async ({ partition, message }) => onRecord(toRecord(topic, partition, message)) });
-  return { stop: () => consumer.disconnect() };
+  return { stop };
 }
 
 /**
@@ -135,7 +136,7 @@ export async function consumeUntilIdle(
   handle: (records: IncomingRecord[]) => Promise<void>,
 ): Promise<void> {
   const { topic, groupId, idleMs = 3000, timeoutMs = 10 * 60_000 } = options;
-  const consumer = client.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false });
+  const { consumer, stop } = createStoppableConsumer(client, { groupId, readUncommitted: false, allowAutoTopicCreation: false });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -165,6 +166,6 @@ export async function consumeUntilIdle(
         .catch(reject);
     });
   } finally {
-    await consumer.disconnect();
+    await stop();
   }
 }
