@@ -2,16 +2,9 @@
  * Proves slack-webhook with the conformance kit, against a stand-in for Slack on 127.0.0.1 that
  * answers as Slack does.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { conformanceSuite, type ConformanceHarness, type SinkBehaviour } from '../../src/runtime/kit.js';
-import { loadConnector } from '../../src/runtime/registry.js';
-import { ConnectorInstanceSettings } from '../../src/runtime/settings.js';
 import slack from '../fixtures/external-connector/slack-webhook.js';
 
 const SECRET = 'T0TRUST/B0WIRE/x9Qk2LmVn4Rs7TpW';
@@ -69,26 +62,6 @@ conformanceSuite({
   definition: slack,
   options: () => ({ url: fakeSlack.url }),
   harness: fakeSlack,
-  secrets: [SECRET],
-  partial: false,
-});
-
-// The same module as an operator keeps it: in a folder of their own, outside this repository,
-// named in the configuration by path and loaded the way the runtime loads it.
-const outside = mkdtempSync(join(tmpdir(), 'operator-connectors-'));
-after(() => rmSync(outside, { recursive: true, force: true }));
-const source = readFileSync(new URL('../fixtures/external-connector/slack-webhook.ts', import.meta.url), 'utf8');
-writeFileSync(
-  join(outside, 'slack-webhook.ts'),
-  source.replace("'../../../src/connector.js'", JSON.stringify(pathToFileURL(fileURLToPath(new URL('../../src/connector.ts', import.meta.url))).href)),
-);
-const loaded = await loadConnector(ConnectorInstanceSettings.parse({ name: 'slack', module: './slack-webhook.ts', options: { url: 'https://hooks.example/x' } }), 'connectors[0]', outside);
-const outsideSlack = new FakeSlack();
-conformanceSuite({
-  definition: loaded.definition,
-  label: `loaded by module path from ${outside}`,
-  options: () => ({ url: outsideSlack.url }),
-  harness: outsideSlack,
   secrets: [SECRET],
   partial: false,
 });
