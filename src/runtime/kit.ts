@@ -253,10 +253,10 @@ async function withConnector<T>(spec: ConformanceSpec, work: (run: Run) => Promi
   return result;
 }
 
-type Answer = SendResult | { kind: 'threw'; error: unknown };
+export type Answer = SendResult | { kind: 'threw'; error: unknown };
 
-/** Wraps a connector to record every answer its send gives. */
-function recording(connector: SinkConnector): { connector: SinkConnector; answers: Answer[] } {
+/** Wraps a connector to record every answer its send gives (a throw too): for connector authors' own tests. */
+export function recording(connector: SinkConnector): { connector: SinkConnector; answers: Answer[] } {
   const answers: Answer[] = [];
   return {
     answers,

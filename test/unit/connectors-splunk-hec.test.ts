@@ -11,7 +11,7 @@ import { formatJson } from '../../src/formats/json.js';
 import type { CanonicalEvent } from '../../src/model/events.js';
 import type { SendResult, SinkConnector } from '../../src/runtime/contract.js';
 import { backoffDelay, deliver } from '../../src/runtime/deliver.js';
-import { captureLogger, conformanceSuite, sampleBatch, type CapturedLogger } from '../../src/runtime/kit.js';
+import { captureLogger, conformanceSuite, recording, sampleBatch, type CapturedLogger } from '../../src/runtime/kit.js';
 import { HecReceiver, parseConcatenated } from '../helpers/hec-receiver.js';
 
 const TOKEN = '7c1e9f42-3b8d-4a6e-b5f0-2d94c8a1e763';
@@ -43,22 +43,6 @@ async function started(options: Record<string, unknown>, log: CapturedLogger = c
   return { connector, log };
 }
 
-/** Wraps a connector to keep every answer of its send. */
-function recording(connector: SinkConnector): { connector: SinkConnector; answers: SendResult[] } {
-  const answers: SendResult[] = [];
-  return {
-    answers,
-    connector: {
-      start: (ctx) => connector.start(ctx),
-      stop: () => connector.stop(),
-      send: async (batch, signal) => {
-        const answer = await connector.send(batch, signal);
-        answers.push(answer);
-        return answer;
-      },
-    },
-  };
-}
 
 function deliverFast(connector: SinkConnector, batch: readonly CanonicalEvent[]) {
   return deliver(connector, batch, { retry: FAST_RETRY, timeoutMs: 5000, signal: never, isStale: () => false });
