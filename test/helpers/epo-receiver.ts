@@ -25,6 +25,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConformanceHarness, SinkBehaviour } from '../../src/runtime/kit.js';
+import { closeServer, HeldResponses, listenOnLoopback } from './loopback-server.js';
 
 export const DEFAULT_TAGS = ['TXT: Trusted', 'TXT: Untrusted', 'Compliance: Pass', 'Compliance: Fail'] as const;
 
@@ -87,7 +88,7 @@ export class EpoReceiver implements ConformanceHarness {
   #behaviour: SinkBehaviour = { kind: 'ok' };
   #transientLeft = 0;
   #webApiFailure: WebApiFailure | undefined;
-  readonly #hanging = new Set<ServerResponse>();
+  readonly #hanging = new HeldResponses();
 
   constructor(options: { username?: string; password?: string; eventsPath?: string } = {}) {
     this.username = options.username ?? 'trustwire-svc';
@@ -110,20 +111,19 @@ export class EpoReceiver implements ConformanceHarness {
     this.#dir = mkdtempSync(join(tmpdir(), 'trustwire-epo-'));
     const { cert, key } = makeCertificates(this.#dir);
     this.#server = createServer({ cert, key, minVersion: 'TLSv1.2' }, (req, res) => void this.#handle(req, res));
-    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
+    await listenOnLoopback(this.#server);
   }
 
   async stop(): Promise<void> {
-    this.#release();
-    this.#server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.#server === undefined ? resolve() : this.#server.close(() => resolve())));
+    this.#hanging.release();
+    await closeServer(this.#server);
     if (this.#dir !== undefined) rmSync(this.#dir, { recursive: true, force: true });
   }
 
   behave(mode: SinkBehaviour): void {
     this.#behaviour = mode;
     this.#transientLeft = mode.kind === 'transient' ? (mode.times ?? Infinity) : 0;
-    if (mode.kind !== 'hang') this.#release();
+    if (mode.kind !== 'hang') this.#hanging.release();
   }
 
   async received(): Promise<string[]> {
@@ -151,10 +151,6 @@ export class EpoReceiver implements ConformanceHarness {
     return [...(this.tags.get(system) ?? [])].sort();
   }
 
-  #release(): void {
-    for (const res of this.#hanging) res.destroy();
-    this.#hanging.clear();
-  }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
@@ -187,7 +183,7 @@ export class EpoReceiver implements ConformanceHarness {
     const behaviour = this.#behaviour;
     switch (behaviour.kind) {
       case 'hang':
-        this.#hanging.add(res);
+        this.#hanging.hold(res);
         return;
       case 'transient':
         if (this.#transientLeft > 0) {

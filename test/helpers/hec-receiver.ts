@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import type { ConformanceHarness, SinkBehaviour } from '../../src/runtime/kit.js';
+import { closeServer, HeldResponses, listenOnLoopback } from './loopback-server.js';
 
 /** One request the receiver answered (or holds). */
 export interface HecRequest {
@@ -84,7 +85,7 @@ export class HecReceiver implements ConformanceHarness {
   #received: string[] = [];
   #eventRequests = 0;
   readonly #channels = new Map<string, Channel>();
-  readonly #hanging = new Set<ServerResponse>();
+  readonly #hanging = new HeldResponses();
 
   constructor(options: HecReceiverOptions) {
     this.#options = { ack: false, ackDelayMs: 0, maxContentLength: 1_000_000, ...options };
@@ -108,19 +109,18 @@ export class HecReceiver implements ConformanceHarness {
 
   async start(): Promise<void> {
     this.#server = createServer((req, res) => void this.#handle(req, res));
-    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
+    await listenOnLoopback(this.#server);
   }
 
   async stop(): Promise<void> {
-    this.#release();
-    this.#server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server?.close(() => resolve()) ?? resolve());
+    this.#hanging.release();
+    await closeServer(this.#server);
   }
 
   behave(mode: SinkBehaviour): void {
     this.#behaviour = mode;
     this.#transientLeft = mode.kind === 'transient' ? (mode.times ?? Infinity) : 0;
-    if (mode.kind !== 'hang') this.#release();
+    if (mode.kind !== 'hang') this.#hanging.release();
   }
 
   async received(): Promise<string[]> {
@@ -148,10 +148,6 @@ export class HecReceiver implements ConformanceHarness {
     this.intercept = undefined;
   }
 
-  #release(): void {
-    for (const res of this.#hanging) res.destroy();
-    this.#hanging.clear();
-  }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
@@ -213,7 +209,7 @@ export class HecReceiver implements ConformanceHarness {
     const number = this.#eventRequests++;
 
     const behaviour = this.#behaviour;
-    if (behaviour.kind === 'hang') return void this.#hanging.add(res);
+    if (behaviour.kind === 'hang') return void this.#hanging.hold(res);
     if (behaviour.kind === 'transient' && this.#transientLeft > 0) {
       this.#transientLeft--;
       return hec(500, 'Internal server error', 8);

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import type { ConformanceHarness, SinkBehaviour } from '../../src/runtime/kit.js';
+import { closeServer, HeldResponses, listenOnLoopback } from './loopback-server.js';
 
 export interface ReceivedRequest {
   method: string;
@@ -25,7 +26,7 @@ export class WebhookReceiver implements ConformanceHarness {
   #behaviour: SinkBehaviour = { kind: 'ok' };
   #transientLeft = 0;
   #received: string[] = [];
-  readonly #hanging = new Set<ServerResponse>();
+  readonly #hanging = new HeldResponses();
 
   get url(): string {
     const { port } = this.#server!.address() as AddressInfo;
@@ -34,19 +35,18 @@ export class WebhookReceiver implements ConformanceHarness {
 
   async start(): Promise<void> {
     this.#server = createServer((req, res) => void this.#handle(req, res));
-    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
+    await listenOnLoopback(this.#server);
   }
 
   async stop(): Promise<void> {
-    this.#release();
-    this.#server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server?.close(() => resolve()) ?? resolve());
+    this.#hanging.release();
+    await closeServer(this.#server);
   }
 
   behave(mode: SinkBehaviour): void {
     this.#behaviour = mode;
     this.#transientLeft = mode.kind === 'transient' ? (mode.times ?? Infinity) : 0;
-    if (mode.kind !== 'hang') this.#release();
+    if (mode.kind !== 'hang') this.#hanging.release();
   }
 
   async received(): Promise<string[]> {
@@ -59,10 +59,6 @@ export class WebhookReceiver implements ConformanceHarness {
     this.requests.length = 0;
   }
 
-  #release(): void {
-    for (const res of this.#hanging) res.destroy();
-    this.#hanging.clear();
-  }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
@@ -92,7 +88,7 @@ export class WebhookReceiver implements ConformanceHarness {
     const behaviour = this.#behaviour;
     switch (behaviour.kind) {
       case 'hang':
-        this.#hanging.add(res);
+        this.#hanging.hold(res);
         return;
       case 'transient':
         if (this.#transientLeft > 0) {
