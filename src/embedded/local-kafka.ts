@@ -3,10 +3,14 @@
  * suite run against when no brokers are configured. Its jars come from Maven Central through
  * `mvn` (scripts/kafka/pom.xml pins the version); everything it writes lives under
  * `.trustwire/kafka/` (git-ignored).
+ *
+ * Also a local three-node cluster (`startLocalKafkaCluster`, under `.trustwire/kafka-cluster/`)
+ * for fault tests: replication factor 3 and min ISR 2 as in production, so one node can be
+ * killed and writes with acks=all still succeed. Both run the same code; only the settings differ.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -49,11 +53,12 @@ interface Paths {
   lock: string;
 }
 
-function pathsFor(home: string): Paths {
+/** `libs` apart: a cluster's nodes share one set of jars (the single broker's). */
+function pathsFor(home: string, libs = join(home, 'libs')): Paths {
   return {
     home,
-    libs: join(home, 'libs'),
-    libsMarker: join(home, 'libs', '.fetched'),
+    libs,
+    libsMarker: join(libs, '.fetched'),
     data: join(home, 'data'),
     properties: join(home, 'server.properties'),
     log4j: join(home, 'log4j2.properties'),
@@ -63,13 +68,45 @@ function pathsFor(home: string): Paths {
   };
 }
 
+/** What one node's settings and process depend on; the single broker is a quorum of one. */
+interface NodeSpec {
+  id: number;
+  port: number;
+  controllerPort: number;
+  /** `controller.quorum.voters`: every controller of the quorum as `id@host:port`. */
+  voters: string;
+  /** Replicas of every topic (internal ones too), and how many must have a write for acks=all. */
+  replicas: number;
+  minIsr: number;
+  heap: { min: string; max: string };
+  /** How messages name it. */
+  label: string;
+  /** How a person moves its ports, for the message about a port held by another program. */
+  portHint: string;
+}
+
+function checkPort(port: number, name: string): number {
+  if (!Number.isInteger(port) || port < 1024 || port > 65534) {
+    throw new LocalKafkaError(`${name} must be a port between 1024 and 65534, got ${port}`);
+  }
+  return port;
+}
+
 function resolveOptions(options: LocalKafkaOptions) {
   const home = resolve(options.home ?? process.env.TRUSTWIRE_KAFKA_HOME ?? join(trustwireHome(), 'kafka'));
-  const port = options.port ?? Number(process.env.TRUSTWIRE_KAFKA_PORT ?? 19092);
-  if (!Number.isInteger(port) || port < 1024 || port > 65534) {
-    throw new LocalKafkaError(`TRUSTWIRE_KAFKA_PORT must be a port between 1024 and 65534, got ${port}`);
-  }
-  return { paths: pathsFor(home), port, timeoutMs: options.startTimeoutMs ?? 90_000, progress: options.onProgress ?? (() => {}) };
+  const port = checkPort(options.port ?? Number(process.env.TRUSTWIRE_KAFKA_PORT ?? 19092), 'TRUSTWIRE_KAFKA_PORT');
+  const node: NodeSpec = {
+    id: 1,
+    port,
+    controllerPort: port + 1,
+    voters: `1@127.0.0.1:${port + 1}`,
+    replicas: 1,
+    minIsr: 1,
+    heap: { min: '256m', max: '1g' },
+    label: 'the Kafka broker',
+    portHint: 'TRUSTWIRE_KAFKA_PORT',
+  };
+  return { paths: pathsFor(home), port, node, timeoutMs: options.startTimeoutMs ?? 90_000, progress: options.onProgress ?? (() => {}) };
 }
 
 /** The Kafka version pinned in scripts/kafka/pom.xml. */
@@ -83,7 +120,7 @@ export function pinnedKafkaVersion(): string {
 export function fetchKafka(options: LocalKafkaOptions = {}): string {
   const { paths, progress } = resolveOptions(options);
   const version = pinnedKafkaVersion();
-  if (existsSync(paths.libsMarker) && readFileSync(paths.libsMarker, 'utf8').trim() === version) return paths.libs;
+  if (isFetched(paths, version)) return paths.libs;
   requireTool('mvn', ['-v'], 'Apache Maven is needed to fetch the Kafka jars from Maven Central');
   requireJava();
   progress(`fetching Apache Kafka ${version} from Maven Central (first run only) ...`);
@@ -102,54 +139,36 @@ export function fetchKafka(options: LocalKafkaOptions = {}): string {
   return paths.libs;
 }
 
+function isFetched(paths: Paths, version: string): boolean {
+  return existsSync(paths.libsMarker) && readFileSync(paths.libsMarker, 'utf8').trim() === version;
+}
+
 /**
  * Starts the local broker, or finds the one already running and reuses it. Fetches the jars
  * and formats the KRaft log directory on first use.
  */
 export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<LocalKafka> {
   const resolved = resolveOptions(options);
-  const { paths, port } = resolved;
+  const { paths, port, node } = resolved;
   mkdirSync(paths.home, { recursive: true });
   // npm start and npm test may race to start the same broker: one starts it, the other reuses it.
   return withLock(paths.lock, async () => {
-    const running = findRunning(paths, {
-      onStale: (pid) => resolved.progress(`removing stale ${paths.pidFile}: pid ${pid} is not a running trustwire broker`),
-    });
-    if (running !== undefined) {
-      if (await portAnswers(port)) return { brokers: [`127.0.0.1:${port}`], pid: running, started: false, logFile: paths.logFile };
-      // Alive but not answering yet (another process is still starting it): wait for it.
-      await waitForReady(paths, port, running, resolved.timeoutMs);
-      return { brokers: [`127.0.0.1:${port}`], pid: running, started: false, logFile: paths.logFile };
-    }
-    for (const p of [port, port + 1]) {
-      if (await portAnswers(p)) {
-        throw new LocalKafkaError(
-          `port ${p} on 127.0.0.1 is in use by a process that is not trustwire's broker ` +
-            `(no live pid in ${paths.pidFile}); stop it or choose other ports with TRUSTWIRE_KAFKA_PORT`,
-        );
-      }
-    }
+    const running = await reuseRunning(paths, node, resolved);
+    if (running !== undefined) return { brokers: [`127.0.0.1:${port}`], pid: running, started: false, logFile: paths.logFile };
+    await requirePortsFree(paths, node);
     fetchKafka(options);
-    writeBrokerConfig(paths, port);
-    formatStorageOnce(paths);
-    resolved.progress(`starting Kafka broker on 127.0.0.1:${port} (log: ${paths.logFile})`);
-    const pid = spawnBroker(paths);
-    await waitForReady(paths, port, pid, resolved.timeoutMs);
+    const pid = launchNode(paths, node, kafkaClusterId(), resolved.progress);
+    await waitForReady(paths, node, pid, resolved.timeoutMs);
     return { brokers: [`127.0.0.1:${port}`], pid, started: true, logFile: paths.logFile };
   });
 }
 
 /** Stops the local broker if it runs; returns whether there was one to stop. */
 export async function stopLocalKafka(options: LocalKafkaOptions = {}): Promise<boolean> {
-  const { paths, port } = resolveOptions(options);
+  const { paths } = resolveOptions(options);
   const pid = findRunning(paths);
   if (pid === undefined) return false;
-  process.kill(pid, 'SIGTERM');
-  // A controlled shutdown flushes the log; past 30 s something is wrong, so kill it.
-  for (let waited = 0; waited < 30_000 && isAlive(pid); waited += 200) await sleep(200);
-  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-  for (let waited = 0; waited < 5_000 && isAlive(pid); waited += 100) await sleep(100);
-  rmSync(paths.pidFile, { force: true });
+  await terminate(pid, paths);
   return true;
 }
 
@@ -166,18 +185,212 @@ export interface LocalKafkaStatus {
 
 export function localKafkaStatus(options: LocalKafkaOptions = {}): LocalKafkaStatus {
   const { paths, port } = resolveOptions(options);
-  const recorded = readPid(paths.pidFile);
-  const pid = findRunning(paths, { keepStale: true });
   const version = pinnedKafkaVersion();
+  return { ...processStatus(paths), brokers: [`127.0.0.1:${port}`], logFile: paths.logFile, version, fetched: isFetched(paths, version) };
+}
+
+// ---- the three-node cluster --------------------------------------------------------------
+
+/** Three: the smallest quorum that survives losing a node, and replication factor 3 as in production. */
+export const CLUSTER_SIZE = 3;
+
+export interface LocalKafkaClusterOptions {
+  /** Where the nodes live, one `node-<id>/` each. Default `.trustwire/kafka-cluster` (TRUSTWIRE_KAFKA_CLUSTER_HOME). */
+  home?: string;
+  /** Node 1's client port on 127.0.0.1; node i listens on port + i - 1. Default 29092 (TRUSTWIRE_KAFKA_CLUSTER_PORT). */
+  port?: number;
+  /** Node 1's controller port; node i's is controllerPort + i - 1. Default port + 100. */
+  controllerPort?: number;
+  /** Where the jars are fetched. Default the single broker's home, so one download serves both. */
+  libsHome?: string;
+  /** How long to wait for the nodes to come up. */
+  startTimeoutMs?: number;
+  onProgress?: (line: string) => void;
+}
+
+export interface LocalKafkaNode {
+  id: number;
+  port: number;
+  pid: number;
+  logFile: string;
+}
+
+export interface LocalKafkaCluster {
+  brokers: string[];
+  nodes: LocalKafkaNode[];
+  /** True when this call started at least one node (then it is the caller's to stop). */
+  started: boolean;
+}
+
+function resolveClusterOptions(options: LocalKafkaClusterOptions) {
+  const home = resolve(options.home ?? process.env.TRUSTWIRE_KAFKA_CLUSTER_HOME ?? join(trustwireHome(), 'kafka-cluster'));
+  const port = checkPort(options.port ?? Number(process.env.TRUSTWIRE_KAFKA_CLUSTER_PORT ?? 29092), 'TRUSTWIRE_KAFKA_CLUSTER_PORT');
+  const controllerPort = checkPort(options.controllerPort ?? port + 100, 'the controller port');
+  const ids = Array.from({ length: CLUSTER_SIZE }, (_, i) => i + 1);
+  const allPorts = ids.flatMap((id) => [port + id - 1, controllerPort + id - 1]);
+  if (new Set(allPorts).size !== allPorts.length || Math.max(...allPorts) > 65535) {
+    throw new LocalKafkaError(`the cluster's client ports from ${port} and controller ports from ${controllerPort} overlap or run past 65535`);
+  }
+  const libs = resolveOptions({ ...(options.libsHome !== undefined && { home: options.libsHome }) }).paths.libs;
+  const voters = ids.map((id) => `${id}@127.0.0.1:${controllerPort + id - 1}`).join(',');
+  const nodes = ids.map((id) => ({
+    paths: pathsFor(join(home, `node-${id}`), libs),
+    spec: {
+      id,
+      port: port + id - 1,
+      controllerPort: controllerPort + id - 1,
+      voters,
+      replicas: CLUSTER_SIZE,
+      minIsr: CLUSTER_SIZE - 1,
+      // Three JVMs on a small machine (and next to the single broker): half the single broker's heap.
+      heap: { min: '128m', max: '512m' },
+      label: `Kafka cluster node ${id}`,
+      portHint: 'TRUSTWIRE_KAFKA_CLUSTER_PORT (or the port and controllerPort options)',
+    } satisfies NodeSpec,
+  }));
   return {
-    running: pid !== undefined,
-    ...(pid !== undefined && { pid }),
-    ...(recorded !== undefined && pid === undefined && { stalePid: recorded }),
-    brokers: [`127.0.0.1:${port}`],
-    logFile: paths.logFile,
-    version,
-    fetched: existsSync(paths.libsMarker) && readFileSync(paths.libsMarker, 'utf8').trim() === version,
+    home,
+    lock: join(home, 'start.lock'),
+    clusterIdFile: join(home, 'cluster.id'),
+    nodes,
+    libsHome: options.libsHome,
+    timeoutMs: options.startTimeoutMs ?? 120_000,
+    progress: options.onProgress ?? (() => {}),
   };
+}
+
+type ResolvedCluster = ReturnType<typeof resolveClusterOptions>;
+type ClusterMember = ResolvedCluster['nodes'][number];
+
+function clusterMember(cluster: ResolvedCluster, id: number): ClusterMember {
+  const member = cluster.nodes.find((node) => node.spec.id === id);
+  if (member === undefined) throw new LocalKafkaError(`the local cluster has nodes 1 to ${CLUSTER_SIZE}, not ${id}`);
+  return member;
+}
+
+/**
+ * Starts the three nodes, reusing those already running (a node killed by a test is started
+ * again on its data). Formats each node's log directory once, all with one cluster id. Resolves
+ * when every node serves; a node that serves has joined a quorum with a leader (see waitForReady).
+ */
+export async function startLocalKafkaCluster(options: LocalKafkaClusterOptions = {}): Promise<LocalKafkaCluster> {
+  const cluster = resolveClusterOptions(options);
+  mkdirSync(cluster.home, { recursive: true });
+  return withLock(cluster.lock, async () => {
+    const pids = new Map<number, number>();
+    for (const { paths, spec } of cluster.nodes) {
+      const running = await reuseRunning(paths, spec, cluster);
+      if (running !== undefined) pids.set(spec.id, running);
+    }
+    const missing = cluster.nodes.filter(({ spec }) => !pids.has(spec.id));
+    for (const { paths, spec } of missing) await requirePortsFree(paths, spec);
+    if (missing.length > 0) {
+      fetchKafka({ ...(cluster.libsHome !== undefined && { home: cluster.libsHome }), onProgress: cluster.progress });
+      cluster.progress(`starting ${missing.length} Kafka cluster node(s) under ${cluster.home}`);
+    }
+    const clusterId = sharedClusterId(cluster);
+    const launched: Array<{ member: ClusterMember; pid: number }> = [];
+    try {
+      // All are spawned before any is waited for: none can finish starting without a quorum.
+      for (const member of missing) launched.push({ member, pid: launchNode(member.paths, member.spec, clusterId, cluster.progress) });
+      await Promise.all(launched.map(({ member, pid }) => waitForReady(member.paths, member.spec, pid, cluster.timeoutMs)));
+    } catch (error) {
+      // A half-started cluster would hold ports and memory, and the next start would take it for a
+      // working one: stop what this call started.
+      await Promise.all(launched.map(({ member, pid }) => terminate(pid, member.paths)));
+      throw error;
+    }
+    for (const { member, pid } of launched) pids.set(member.spec.id, pid);
+    return {
+      brokers: cluster.nodes.map(({ spec }) => `127.0.0.1:${spec.port}`),
+      nodes: cluster.nodes.map(({ paths, spec }) => ({ id: spec.id, port: spec.port, pid: pids.get(spec.id)!, logFile: paths.logFile })),
+      started: launched.length > 0,
+    };
+  });
+}
+
+/** Stops every node of the cluster that runs, all at once; returns the ids of those it stopped. */
+export async function stopLocalKafkaCluster(options: LocalKafkaClusterOptions = {}): Promise<number[]> {
+  const cluster = resolveClusterOptions(options);
+  // Together, not one after another: the last node alone would have no quorum to grant its
+  // controlled shutdown and would wait for the SIGKILL.
+  const stopped = await Promise.all(
+    cluster.nodes.map(async ({ paths, spec }) => {
+      const pid = findRunning(paths);
+      if (pid === undefined) return undefined;
+      await terminate(pid, paths);
+      return spec.id;
+    }),
+  );
+  return stopped.filter((id) => id !== undefined);
+}
+
+/**
+ * For fault tests: kills node `id` with SIGKILL (no controlled shutdown, as a crash or a lost
+ * machine) and resolves once its process is gone. Returns false when it was not running.
+ */
+export async function killClusterNode(id: number, options: LocalKafkaClusterOptions = {}): Promise<boolean> {
+  const { paths, spec } = clusterMember(resolveClusterOptions(options), id);
+  const pid = findRunning(paths);
+  if (pid === undefined) return false;
+  process.kill(pid, 'SIGKILL');
+  if (!(await waitUntilGone(pid, 10_000))) throw new LocalKafkaError(`${spec.label} (pid ${pid}) is still alive 10 s after SIGKILL`);
+  rmSync(paths.pidFile, { force: true });
+  return true;
+}
+
+/** Starts node `id` again on its existing data and resolves once it serves (reuses it if it runs). */
+export async function startClusterNode(id: number, options: LocalKafkaClusterOptions = {}): Promise<LocalKafkaNode & { started: boolean }> {
+  const cluster = resolveClusterOptions(options);
+  const { paths, spec } = clusterMember(cluster, id);
+  return withLock(cluster.lock, async () => {
+    const node = { id, port: spec.port, logFile: paths.logFile };
+    const running = await reuseRunning(paths, spec, cluster);
+    if (running !== undefined) return { ...node, pid: running, started: false };
+    await requirePortsFree(paths, spec);
+    fetchKafka({ ...(cluster.libsHome !== undefined && { home: cluster.libsHome }), onProgress: cluster.progress });
+    const pid = launchNode(paths, spec, sharedClusterId(cluster), cluster.progress);
+    await waitForReady(paths, spec, pid, cluster.timeoutMs);
+    return { ...node, pid, started: true };
+  });
+}
+
+export interface LocalKafkaClusterStatus {
+  /** True when every node runs. */
+  running: boolean;
+  brokers: string[];
+  nodes: Array<{ id: number; running: boolean; pid?: number; stalePid?: number; port: number; logFile: string }>;
+  version: string;
+  fetched: boolean;
+}
+
+export function localKafkaClusterStatus(options: LocalKafkaClusterOptions = {}): LocalKafkaClusterStatus {
+  const cluster = resolveClusterOptions(options);
+  const version = pinnedKafkaVersion();
+  const nodes = cluster.nodes.map(({ paths, spec }) => ({ id: spec.id, ...processStatus(paths), port: spec.port, logFile: paths.logFile }));
+  return {
+    running: nodes.every((node) => node.running),
+    brokers: cluster.nodes.map(({ spec }) => `127.0.0.1:${spec.port}`),
+    nodes,
+    version,
+    fetched: isFetched(cluster.nodes[0]!.paths, version),
+  };
+}
+
+/**
+ * The cluster id every node is formatted with, kept in the cluster's home. A node formatted with
+ * another id would be refused by the others, so a missing file is recovered from a node's data.
+ */
+function sharedClusterId(cluster: ResolvedCluster): string {
+  if (existsSync(cluster.clusterIdFile)) return readFileSync(cluster.clusterIdFile, 'utf8').trim();
+  const formatted = cluster.nodes
+    .map(({ paths }) => join(paths.data, 'meta.properties'))
+    .filter((file) => existsSync(file))
+    .map((file) => /^cluster\.id=(.+)$/m.exec(readFileSync(file, 'utf8'))?.[1]?.trim())
+    .find((id) => id !== undefined);
+  const id = formatted ?? kafkaClusterId();
+  writeFileSync(cluster.clusterIdFile, `${id}\n`);
+  return id;
 }
 
 // ---- internals ---------------------------------------------------------------------------
@@ -194,33 +407,70 @@ function requireJava(): void {
   if (major !== undefined && Number(major) < 17) throw new LocalKafkaError(`Kafka 4 needs Java 17 or newer; \`java\` is version ${major}`);
 }
 
-function writeBrokerConfig(paths: Paths, port: number): void {
+/**
+ * The pid of our node if it runs and serves, after waiting for it if another process is still
+ * starting it; undefined if it does not run (a stale pid file is reported and removed).
+ */
+async function reuseRunning(paths: Paths, node: NodeSpec, opts: { progress: (line: string) => void; timeoutMs: number }): Promise<number | undefined> {
+  const running = findRunning(paths, {
+    onStale: (pid) => opts.progress(`removing stale ${paths.pidFile}: pid ${pid} is not a running trustwire broker`),
+  });
+  if (running === undefined) return undefined;
+  // Alive but not answering yet (another process is still starting it): wait for it.
+  if (!(await portAnswers(node.port))) await waitForReady(paths, node, running, opts.timeoutMs);
+  return running;
+}
+
+async function requirePortsFree(paths: Paths, node: NodeSpec): Promise<void> {
+  for (const p of [node.port, node.controllerPort]) {
+    if (await portAnswers(p)) {
+      throw new LocalKafkaError(
+        `port ${p} on 127.0.0.1 is in use by a process that is not trustwire's broker ` +
+          `(no live pid in ${paths.pidFile}); stop it or choose other ports with ${node.portHint}`,
+      );
+    }
+  }
+}
+
+/** Writes the node's configuration, formats its log directory on first use, and spawns it. */
+function launchNode(paths: Paths, node: NodeSpec, clusterId: string, progress: (line: string) => void): number {
+  writeBrokerConfig(paths, node);
+  formatStorageOnce(paths, node, clusterId);
+  progress(`starting ${node.label} on 127.0.0.1:${node.port} (log: ${paths.logFile})`);
+  return spawnBroker(paths, node);
+}
+
+function writeBrokerConfig(paths: Paths, node: NodeSpec): void {
   mkdirSync(paths.data, { recursive: true });
-  const controller = port + 1;
+  const { replicas, minIsr } = node;
   writeFileSync(
     paths.properties,
     [
-      '# Written by trustwire (src/embedded/local-kafka.ts): a single-node KRaft broker on loopback.',
+      replicas === 1
+        ? '# Written by trustwire (src/embedded/local-kafka.ts): a single-node KRaft broker on loopback.'
+        : `# Written by trustwire (src/embedded/local-kafka.ts): node ${node.id} of a ${CLUSTER_SIZE}-node KRaft cluster on loopback.`,
       'process.roles=broker,controller',
-      'node.id=1',
-      `controller.quorum.voters=1@127.0.0.1:${controller}`,
-      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+      `node.id=${node.id}`,
+      // A static quorum: every node knows every voter, which `kafka-storage format` accepts as is.
+      `controller.quorum.voters=${node.voters}`,
+      `listeners=PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${node.port}`,
       'controller.listener.names=CONTROLLER',
       'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
       'inter.broker.listener.name=PLAINTEXT',
       `log.dirs=${paths.data}`,
       'num.partitions=6',
-      // One broker: every internal topic has one replica, and one in-sync replica is enough.
-      'offsets.topic.replication.factor=1',
+      // One broker: every topic has one replica, and one in-sync replica is enough. Three: every
+      // topic has three, and acks=all needs two, so writes go on with one node down.
+      `offsets.topic.replication.factor=${replicas}`,
       'offsets.topic.num.partitions=12',
-      'transaction.state.log.replication.factor=1',
-      'transaction.state.log.min.isr=1',
+      `transaction.state.log.replication.factor=${replicas}`,
+      `transaction.state.log.min.isr=${minIsr}`,
       'transaction.state.log.num.partitions=12',
-      'share.coordinator.state.topic.replication.factor=1',
-      'share.coordinator.state.topic.min.isr=1',
-      'default.replication.factor=1',
-      'min.insync.replicas=1',
+      `share.coordinator.state.topic.replication.factor=${replicas}`,
+      `share.coordinator.state.topic.min.isr=${minIsr}`,
+      `default.replication.factor=${replicas}`,
+      `min.insync.replicas=${minIsr}`,
       // Tests start and stop consumer groups often; the default 3 s delay only slows them.
       'group.initial.rebalance.delay.ms=0',
       // Topics are created by trustwire with their partition counts; a typo must not make one.
@@ -242,10 +492,10 @@ function writeBrokerConfig(paths: Paths, port: number): void {
   );
 }
 
-function javaArgs(paths: Paths, mainClass: string, args: string[]): string[] {
+function javaArgs(paths: Paths, node: NodeSpec, mainClass: string, args: string[]): string[] {
   return [
-    '-Xms256m',
-    '-Xmx1g',
+    `-Xms${node.heap.min}`,
+    `-Xmx${node.heap.max}`,
     '-XX:+UseG1GC',
     '-Djava.awt.headless=true',
     `-Dlog4j2.configurationFile=${paths.log4j}`,
@@ -256,10 +506,10 @@ function javaArgs(paths: Paths, mainClass: string, args: string[]): string[] {
   ];
 }
 
-function formatStorageOnce(paths: Paths): void {
+function formatStorageOnce(paths: Paths, node: NodeSpec, clusterId: string): void {
   if (existsSync(join(paths.data, 'meta.properties'))) return;
   requireJava();
-  const format = spawnSync('java', javaArgs(paths, 'kafka.tools.StorageTool', ['format', '-t', kafkaClusterId(), '-c', paths.properties]), {
+  const format = spawnSync('java', javaArgs(paths, node, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', paths.properties]), {
     encoding: 'utf8',
   });
   if (format.status !== 0) {
@@ -272,15 +522,22 @@ function kafkaClusterId(): string {
   return Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url');
 }
 
-function spawnBroker(paths: Paths): number {
+/**
+ * Written to the log before each start: the log is appended to across restarts, and readiness
+ * must be read from this start's lines, not from an earlier run's "Kafka Server started".
+ */
+const START_MARKER = '[trustwire] starting Kafka';
+
+function spawnBroker(paths: Paths, node: NodeSpec): number {
+  appendFileSync(paths.logFile, `\n${START_MARKER} node ${node.id} at ${new Date().toISOString()}\n`);
   const log = openSync(paths.logFile, 'a');
   try {
-    const child = spawn('java', javaArgs(paths, 'kafka.Kafka', [paths.properties]), {
+    const child = spawn('java', javaArgs(paths, node, 'kafka.Kafka', [paths.properties]), {
       detached: true, // outlives `npm start` only when asked to; see stopLocalKafka
       stdio: ['ignore', log, log],
       cwd: paths.home,
     });
-    if (child.pid === undefined) throw new LocalKafkaError(`could not start java for the Kafka broker; see ${paths.logFile}`);
+    if (child.pid === undefined) throw new LocalKafkaError(`could not start java for ${node.label}; see ${paths.logFile}`);
     child.unref();
     writeFileSync(paths.pidFile, `${child.pid}\n`);
     return child.pid;
@@ -289,18 +546,44 @@ function spawnBroker(paths: Paths): number {
   }
 }
 
-async function waitForReady(paths: Paths, port: number, pid: number, timeoutMs: number): Promise<void> {
+async function waitForReady(paths: Paths, node: NodeSpec, pid: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!isAlive(pid)) {
       rmSync(paths.pidFile, { force: true });
-      throw new LocalKafkaError(`the Kafka broker exited while starting; its log is ${paths.logFile}:\n${tail(paths.logFile, 15)}`);
+      throw new LocalKafkaError(`${node.label} exited while starting; its log is ${paths.logFile}:\n${tail(paths.logFile, 15)}`);
     }
-    // The port opens before the broker has joined its own quorum; the log line marks readiness.
-    if (tail(paths.logFile, 400).includes('Kafka Server started') && (await portAnswers(port))) return;
+    // The port opens before the broker has joined its quorum; the log line marks readiness. A
+    // broker logs it once the quorum's leader has unfenced it, so a quorum has a leader by then.
+    if (logSinceLastStart(paths.logFile).includes('Kafka Server started') && (await portAnswers(node.port))) return;
     await sleep(250);
   }
-  throw new LocalKafkaError(`the Kafka broker (pid ${pid}) did not start within ${timeoutMs} ms; its log is ${paths.logFile}`);
+  throw new LocalKafkaError(`${node.label} (pid ${pid}) did not start within ${timeoutMs} ms; its log is ${paths.logFile}`);
+}
+
+/** Terminates a broker with a controlled shutdown (SIGTERM), killing it if that takes too long. */
+async function terminate(pid: number, paths: Paths): Promise<void> {
+  process.kill(pid, 'SIGTERM');
+  // A controlled shutdown flushes the log; past 30 s something is wrong, so kill it.
+  if (!(await waitUntilGone(pid, 30_000))) process.kill(pid, 'SIGKILL');
+  await waitUntilGone(pid, 5_000);
+  rmSync(paths.pidFile, { force: true });
+}
+
+async function waitUntilGone(pid: number, timeoutMs: number): Promise<boolean> {
+  for (let waited = 0; waited < timeoutMs && isAlive(pid); waited += 100) await sleep(100);
+  return !isAlive(pid);
+}
+
+/** running, pid, and a stale pid, for the status commands. */
+function processStatus(paths: Paths): { running: boolean; pid?: number; stalePid?: number } {
+  const recorded = readPid(paths.pidFile);
+  const pid = findRunning(paths, { keepStale: true });
+  return {
+    running: pid !== undefined,
+    ...(pid !== undefined && { pid }),
+    ...(recorded !== undefined && pid === undefined && { stalePid: recorded }),
+  };
 }
 
 /** The pid of our broker if it runs; a stale pid file is removed unless asked to keep it. */
@@ -352,6 +635,13 @@ function portAnswers(port: number): Promise<boolean> {
 function tail(file: string, lines: number): string {
   if (!existsSync(file)) return '';
   return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+}
+
+/** The log's lines since the last start marker (all of it when there is none, as in older logs). */
+function logSinceLastStart(file: string): string {
+  if (!existsSync(file)) return '';
+  const log = readFileSync(file, 'utf8');
+  return log.slice(Math.max(0, log.lastIndexOf(START_MARKER)));
 }
 
 async function withLock<T>(lockFile: string, work: () => Promise<T>): Promise<T> {
