@@ -4,17 +4,18 @@
  * hits both. Prints medians and the spread of the ratios.
  *
  * Stages, each consuming the same N Avro events from one topic:
- *   raw      kafkajs eachBatch, nothing done with the records (the baseline)
+ *   raw      the Kafka client's stream, nothing done with the records (the baseline)
  *   decode   + Avro single-object decode of every record
  *   cef      + decode + CEF formatting (what the syslog sink does per event)
  *   runner   the connector runtime with a sink that accepts everything (decode, route,
  *            batch, deliver, commit)
  */
-import { randomUUID } from 'node:crypto';
 import { startLocalKafka, stopLocalKafka } from '../src/embedded/local-kafka.js';
 import { formatCef } from '../src/formats/cef.js';
 import { createKafkaClient, type KafkaClient } from '../src/kafka/client.js';
+import { randomUUID } from 'node:crypto';
 import { createRecordProducer } from '../src/kafka/producer.js';
+import { drainTopic } from '../src/kafka/reader.js';
 import { deleteTopics, ensureTopics } from '../src/kafka/topics.js';
 import { silentLogger } from '../src/log.js';
 import { decodeEvent, encodeEvent } from '../src/model/avro.js';
@@ -32,29 +33,12 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 type Stage = 'raw' | 'decode' | 'cef' | 'runner';
 
 async function consume(client: KafkaClient, topic: string, stage: Exclude<Stage, 'runner'>): Promise<number> {
-  const consumer = client.consumer({ groupId: `bench-${randomUUID()}`, readUncommitted: false, maxBytesPerPartition: 4 * 1024 * 1024 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  let seen = 0;
-  let started = 0n;
-  const elapsed = await new Promise<number>((resolve) => {
-    void consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        if (started === 0n) started = process.hrtime.bigint();
-        for (const message of batch.messages) {
-          if (stage !== 'raw') {
-            const event = decodeEvent(message.value!);
-            if (stage === 'cef') formatCef(event);
-          }
-        }
-        seen += batch.messages.length;
-        if (seen >= EVENTS) resolve(Number(process.hrtime.bigint() - started) / 1e9);
-      },
-    });
+  const seconds = await drainTopic(client, topic, EVENTS, (value) => {
+    if (stage === 'raw') return;
+    const event = decodeEvent(value);
+    if (stage === 'cef') formatCef(event);
   });
-  await consumer.disconnect();
-  return EVENTS / elapsed;
+  return EVENTS / seconds;
 }
 
 async function runner(client: KafkaClient, topic: string, dlq: string): Promise<number> {

@@ -14,7 +14,11 @@ import { processorGroup, startProcessor } from './processor/worker.js';
 import { createKafkaClient } from './kafka/client.js';
 import { createRecordProducer, type RecordProducer } from './kafka/producer.js';
 import { ensureTopics, type TopicSpec } from './kafka/topics.js';
+import type { HealthSnapshot } from './kafka/health.js';
+import { startKafkaProbe } from './kafka/probe.js';
 import type { Logger } from './log.js';
+import type { ConnectorHost } from './runtime/host.js';
+import type { Readiness } from './api/server.js';
 import { ingestRoutes, type IngestToken } from './ingest/routes.js';
 import { EventWriter } from './ingest/writer.js';
 
@@ -34,19 +38,44 @@ export interface RunningService {
   /** Base URL of the HTTP API, e.g. `http://127.0.0.1:8080`. */
   url: string;
   server: FastifyInstance;
+  /** Every component's health, and whether all of them do their work. */
+  readiness(): Readiness;
   close(): Promise<void>;
 }
 
+export interface ServiceDeps {
+  logger: Logger;
+  tokens: readonly IngestToken[];
+  /**
+   * A component could not recover within `runtime.failureExitMs`: the process should exit
+   * non-zero so that its process manager restarts it. Absent: the service only reports it.
+   */
+  onFatal?(error: Error): void;
+}
+
 /** Connects to Kafka, creates the topics, and serves the HTTP API. */
-export async function startService(config: Config, deps: { logger: Logger; tokens: readonly IngestToken[] }): Promise<RunningService> {
+export async function startService(config: Config, deps: ServiceDeps): Promise<RunningService> {
   const { logger } = deps;
   const client = createKafkaClient(config.kafka, logger);
-  await ensureTopics(client, trustwireTopics(config.kafka), logger);
-  let producer: RecordProducer | undefined = await createRecordProducer(client);
-  const writer = new EventWriter(producer, config.kafka.topics.events);
+  const failureExitMs = config.runtime.failureExitMs;
+  const onFatal = deps.onFatal;
+  const probe = startKafkaProbe(client);
+  const components: Array<() => HealthSnapshot | undefined> = [() => probe.health.snapshot()];
+  const closers: Array<() => Promise<void>> = [() => probe.stop()];
+  try {
+    await ensureTopics(client, trustwireTopics(config.kafka), logger);
+  } catch (error) {
+    await probe.stop();
+    throw error;
+  }
+  let producer: RecordProducer | undefined = await createRecordProducer(client, { ackTimeoutMs: config.http.ackTimeoutMs });
+  const writer = new EventWriter(producer, config.kafka.topics.events, logger);
+  components.push(() => writer.health.snapshot());
   const view = await HostStateView.start(client, config.kafka.topics.hostState, logger);
+  components.push(() => view.health?.snapshot());
   const compliance = complianceSettings(config);
   const complianceView = await ComplianceView.start(client, config.kafka.topics.enriched, logger);
+  components.push(() => complianceView.health?.snapshot());
   const processor = config.processor.enabled
     ? await startProcessor({
         client,
@@ -56,10 +85,22 @@ export async function startService(config: Config, deps: { logger: Logger; token
         locate: view.locate,
         groupId: processorGroup(config.kafka.groupPrefix),
         compliance,
+        failureExitMs,
+        ...(onFatal !== undefined && { onFatal }),
       })
     : undefined;
+  if (processor) components.push(() => processor.health.snapshot());
 
-  const server = createServer({ logger, bodyLimitBytes: config.http.bodyLimitBytes, isReady: () => producer !== undefined });
+  let connectors: ConnectorHost | undefined;
+  const readiness = (): Readiness => {
+    const snapshots = components.map((snapshot) => snapshot()).filter((s): s is HealthSnapshot => s !== undefined);
+    for (const status of connectors?.statuses() ?? []) {
+      if (status.health !== undefined) snapshots.push(status.health);
+      else if (status.state !== 'running') snapshots.push({ component: `connector ${status.name}`, state: 'failing', ready: false, since: new Date().toISOString(), ...(status.reason !== undefined && { cause: status.reason }) });
+    }
+    return { ready: producer !== undefined && snapshots.every((s) => s.ready), components: snapshots };
+  };
+  const server = createServer({ logger, bodyLimitBytes: config.http.bodyLimitBytes, readiness });
   await server.register(ingestRoutes, {
     writer,
     adapters: config.adapters,
@@ -70,7 +111,7 @@ export async function startService(config: Config, deps: { logger: Logger; token
   await server.register(hostRoutes, { view });
   await server.register(complianceRoutes, { view: complianceView, templates: compliance.templates });
   const metrics = new ConnectorMetrics();
-  const connectors = await startConnectors(config.connectors, {
+  connectors = await startConnectors(config.connectors, {
     client,
     producer,
     topics: config.kafka.topics,
@@ -79,24 +120,33 @@ export async function startService(config: Config, deps: { logger: Logger; token
     baseDir: configBaseDir(config),
     groupPrefix: config.kafka.groupPrefix,
     sessionTimeoutMs: config.runtime.sessionTimeoutMs,
+    failureExitMs,
+    ...(onFatal !== undefined && { onFatal }),
   });
-  await server.register(connectorRoutes, { host: connectors, registry: metrics.registry });
+  const host = connectors;
+  await server.register(connectorRoutes, { host, registry: metrics.registry });
   await server.listen({ host: config.http.host, port: config.http.port });
   const address = server.server.address();
   if (address === null || typeof address === 'string') throw new Error(`the HTTP server is not listening on a TCP port (${String(address)})`);
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const hostname = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | undefined;
   return {
-    url: `http://${host}:${address.port}`,
+    url: `http://${hostname}:${address.port}`,
     server,
-    async close() {
-      await server.close();
-      await connectors.stop(config.runtime.shutdownGraceMs);
-      await processor?.stop();
-      await view.stop();
-      await complianceView.stop();
-      const closing = producer;
-      producer = undefined;
-      await closing?.disconnect();
+    readiness,
+    close() {
+      closing ??= (async () => {
+        await server.close();
+        await host.stop(config.runtime.shutdownGraceMs);
+        await processor?.stop();
+        await view.stop();
+        await complianceView.stop();
+        const last = producer;
+        producer = undefined;
+        await last?.disconnect();
+        for (const close of closers) await close();
+      })();
+      return closing;
     },
   };
 }

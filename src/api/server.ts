@@ -1,4 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { HealthSnapshot } from '../kafka/health.js';
 import type { Logger } from '../log.js';
 import { ValidationError } from '../model/validation.js';
 import { HttpError, type ErrorBody } from './errors.js';
@@ -6,8 +7,13 @@ import { HttpError, type ErrorBody } from './errors.js';
 export interface ServerOptions {
   logger: Logger;
   bodyLimitBytes: number;
-  /** Whether the service can do its work now (Kafka connected); /readyz answers with it. */
-  isReady: () => boolean;
+  /** Every component's health; /readyz answers 200 only when all of them do their work. */
+  readiness: () => Readiness;
+}
+
+export interface Readiness {
+  ready: boolean;
+  components: HealthSnapshot[];
 }
 
 /** The one HTTP server: ingest, API, metrics and health all register on it. */
@@ -30,10 +36,18 @@ export function createServer(options: ServerOptions): FastifyInstance {
     void reply.code(404).send({ error: `no route ${request.method} ${request.url}`, details: [] } satisfies ErrorBody);
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  // Alive: the process answers. The components are listed for a person, not judged.
+  app.get('/healthz', async () => ({ status: 'ok', components: options.readiness().components }));
   app.get('/readyz', async (_request, reply) => {
-    if (options.isReady()) return { status: 'ready' };
-    return reply.code(503).send({ error: 'not ready: Kafka is not connected', details: [] } satisfies ErrorBody);
+    const { ready, components } = options.readiness();
+    if (ready) return { status: 'ready', components };
+    const failing = components.filter((c) => !c.ready);
+    return reply.code(503).send({
+      status: 'not ready',
+      error: `not ready: ${failing.map((c) => `${c.component} ${c.state}${c.cause !== undefined ? ` (${c.cause})` : ''}`).join('; ')}`,
+      details: [],
+      components,
+    });
   });
   return app;
 }

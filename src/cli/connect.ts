@@ -6,6 +6,7 @@ import { createLogger } from '../log.js';
 import { startConnectors } from '../runtime/host.js';
 import { ConnectorMetrics } from '../runtime/metrics.js';
 import { trustwireTopics } from '../service.js';
+import { exitNow, lifecycle } from './lifecycle.js';
 import { clientConfig, parseOptions } from './options.js';
 
 /**
@@ -19,6 +20,7 @@ export async function run(args: string[]): Promise<number> {
   const client = createKafkaClient(config.kafka, logger);
   await ensureTopics(client, trustwireTopics(config.kafka), logger);
   const producer = await createRecordProducer(client);
+  const life = lifecycle(logger, config.runtime.shutdownGraceMs);
   const host = await startConnectors(config.connectors, {
     client,
     producer,
@@ -28,13 +30,14 @@ export async function run(args: string[]): Promise<number> {
     baseDir: configBaseDir(config),
     groupPrefix: config.kafka.groupPrefix,
     sessionTimeoutMs: config.runtime.sessionTimeoutMs,
+    failureExitMs: config.runtime.failureExitMs,
+    onFatal: life.fatal,
   });
   for (const status of host.statuses()) process.stderr.write(`${status.name} (${status.type}): ${status.state}${status.reason ? ` — ${status.reason}` : ''}\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
-  await host.stop(config.runtime.shutdownGraceMs);
-  await producer.disconnect();
-  return 0;
+  return exitNow(
+    await life.run(async () => {
+      await host.stop(config.runtime.shutdownGraceMs);
+      await producer.disconnect();
+    }),
+  );
 }

@@ -5,6 +5,7 @@ import { createLogger } from '../log.js';
 import { HostStateView } from '../processor/host-view.js';
 import { processorGroup, startProcessor } from '../processor/worker.js';
 import { trustwireTopics } from '../service.js';
+import { exitNow, lifecycle } from './lifecycle.js';
 import { clientConfig, parseOptions } from './options.js';
 
 /**
@@ -19,13 +20,23 @@ export async function run(args: string[]): Promise<number> {
   await ensureTopics(client, trustwireTopics(config.kafka), logger);
   const view = await HostStateView.start(client, config.kafka.topics.hostState, logger);
   const groupId = processorGroup(config.kafka.groupPrefix);
-  const processor = await startProcessor({ client, topics: config.kafka.topics, rules: config.processor, logger, locate: view.locate, groupId, compliance: complianceSettings(config) });
-  process.stderr.write(`processor running in group ${groupId} on ${config.kafka.brokers.join(',')}\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
+  const life = lifecycle(logger, config.runtime.shutdownGraceMs);
+  const processor = await startProcessor({
+    client,
+    topics: config.kafka.topics,
+    rules: config.processor,
+    logger,
+    locate: view.locate,
+    groupId,
+    compliance: complianceSettings(config),
+    failureExitMs: config.runtime.failureExitMs,
+    onFatal: life.fatal,
   });
-  await processor.stop();
-  await view.stop();
-  return 0;
+  process.stderr.write(`processor running in group ${groupId} on ${config.kafka.brokers.join(',')}\n`);
+  return exitNow(
+    await life.run(async () => {
+      await processor.stop();
+      await view.stop();
+    }),
+  );
 }

@@ -3,6 +3,7 @@ import { devTokenFile, ensureDevToken } from '../embedded/dev-token.js';
 import { startLocalKafka, stopLocalKafka, type LocalKafka } from '../embedded/local-kafka.js';
 import { createLogger } from '../log.js';
 import { startService } from '../service.js';
+import { exitNow, lifecycle } from './lifecycle.js';
 import { parseOptions } from './options.js';
 
 /**
@@ -28,24 +29,19 @@ export async function run(args: string[]): Promise<number> {
   const devToken = config.ingest.tokens.length === 0;
   const tokens = devToken ? [{ name: 'dev', token: ensureDevToken() }] : config.ingest.tokens;
 
-  const service = await startService(config, { logger, tokens });
+  const life = lifecycle(logger, config.runtime.shutdownGraceMs, say);
+  const service = await startService(config, { logger, tokens, onFatal: life.fatal });
   say(banner(service.url, config.kafka.brokers, config.kafka.topics.events, devToken));
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      say(`${signal}: stopping`);
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  const code = await life.run(async () => {
+    await service.close();
+    // The broker this command started goes with it, unless asked to stay for the next start.
+    if (broker?.started && !values['keep-broker']) {
+      await stopLocalKafka();
+      say('stopped the local Kafka broker');
+    }
   });
-  await service.close();
-  // The broker this command started goes with it, unless asked to stay for the next start.
-  if (broker?.started && !values['keep-broker']) {
-    await stopLocalKafka();
-    say('stopped the local Kafka broker');
-  }
-  return 0;
+  return exitNow(code);
 }
 
 function banner(url: string, brokers: string[], topic: string, devToken: boolean): string {

@@ -1,4 +1,5 @@
 import type { KafkaClient } from '../kafka/client.js';
+import type { ComponentHealth } from '../kafka/health.js';
 import { followTopic } from '../kafka/reader.js';
 import type { Logger } from '../log.js';
 import type { CanonicalEvent, EventOf } from '../model/events.js';
@@ -18,18 +19,26 @@ export class ComplianceView {
   readonly #latest = new Map<string, Assessment>();
   readonly #history = new Map<string, Assessment[]>();
   #stop: (() => Promise<void>) | undefined;
+  /** The health of the consumer that follows the topic (absent before start). */
+  health: ComponentHealth | undefined;
 
   static async start(client: KafkaClient, topic: string, logger: Logger): Promise<ComplianceView> {
     const view = new ComplianceView();
-    const following = await followTopic(client, topic, (record) => {
-      if (record.headers['trustwire-type'] !== undefined && record.headers['trustwire-type'] !== 'compliance.assessment') return;
-      try {
-        view.apply(decodeValue(record.value));
-      } catch (error) {
-        logger.debug({ topic, offset: record.offset, error: (error as Error).message }, 'record skipped by the compliance view');
-      }
-    });
+    const following = await followTopic(
+      client,
+      topic,
+      (record) => {
+        if (record.headers['trustwire-type'] !== undefined && record.headers['trustwire-type'] !== 'compliance.assessment') return;
+        try {
+          view.apply(decodeValue(record.value));
+        } catch (error) {
+          logger.debug({ topic, offset: record.offset, error: (error as Error).message }, 'record skipped by the compliance view');
+        }
+      },
+      { component: 'compliance view' },
+    );
     view.#stop = following.stop;
+    view.health = following.health;
     return view;
   }
 

@@ -66,6 +66,12 @@ export function configSchema(baseDir: string) {
       port: z.number().int().min(0).max(65535).default(8080),
       bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024).describe('larger request bodies get 413'),
       maxEventsPerRequest: z.number().int().min(1).max(100_000).default(1000),
+      ackTimeoutMs: z
+        .number()
+        .int()
+        .min(100)
+        .default(5000)
+        .describe('how long ingest waits for Kafka to acknowledge a request before it answers 503 with Retry-After'),
     })
     .prefault({});
 

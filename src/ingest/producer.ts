@@ -34,7 +34,7 @@ export async function createProducer(options: ProducerOptions): Promise<Trustwir
     logger,
   );
   const records = await createRecordProducer(client);
-  const writer = new EventWriter(records, options.topic ?? 'trustwire.events');
+  const writer = new EventWriter(records, options.topic ?? 'trustwire.events', logger);
   return {
     async send(input) {
       const list = Array.isArray(input) ? input : [input];

@@ -65,7 +65,8 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRouteOpt
     try {
       await options.writer.write(events);
     } catch (error) {
-      request.log.error({ err: error, events: events.length }, 'Kafka did not acknowledge the events');
+      // The writer's health logs the outage once; a line per refused request would flood.
+      request.log.debug({ events: events.length, error: (error as Error).message }, 'Kafka did not acknowledge the events');
       throw new HttpError(503, `Kafka did not acknowledge the events: ${(error as Error).message}; retry later`, [], { 'retry-after': '5' });
     }
     request.log.info({ events: events.length, topic: options.writer.topic }, 'events ingested');

@@ -1,3 +1,6 @@
+import { ComponentHealth } from '../kafka/health.js';
+import { describeKafkaError } from '../kafka/client.js';
+import type { Logger } from '../log.js';
 import { encodeEvent } from '../model/avro.js';
 import type { CanonicalEvent } from '../model/events.js';
 import type { RecordProducer } from '../kafka/producer.js';
@@ -10,15 +13,28 @@ export const TYPE_HEADER = 'trustwire-type';
  * that one host's events keep their order in one partition.
  */
 export class EventWriter {
+  /** Whether Kafka acknowledges writes: one line when that changes, not one per request. */
+  readonly health: ComponentHealth;
+
   constructor(
     private readonly producer: RecordProducer,
     readonly topic: string,
-  ) {}
+    logger: Logger,
+  ) {
+    this.health = new ComponentHealth('ingest', logger.child({ component: 'ingest' }));
+    this.health.running();
+  }
 
   async write(events: readonly CanonicalEvent[]): Promise<void> {
-    await this.producer.send(
-      this.topic,
-      events.map((event) => ({ key: event.host.id, value: encodeEvent(event), headers: { [TYPE_HEADER]: event.type } })),
-    );
+    try {
+      await this.producer.send(
+        this.topic,
+        events.map((event) => ({ key: event.host.id, value: encodeEvent(event), headers: { [TYPE_HEADER]: event.type } })),
+      );
+    } catch (error) {
+      this.health.failing(`Kafka does not acknowledge writes to ${this.topic}: ${describeKafkaError(error)}`);
+      throw error;
+    }
+    this.health.running();
   }
 }

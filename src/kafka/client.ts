@@ -1,51 +1,111 @@
 /**
- * The one place that knows the Kafka client library. Everything else in trustwire talks to
- * Kafka through src/kafka, so replacing kafkajs (unmaintained upstream) is this folder's work.
+ * The one place that knows the Kafka client library (@platformatic/kafka, pure JavaScript and
+ * maintained). Everything else in trustwire talks to Kafka through src/kafka.
+ *
+ * A KafkaClient is only the connection settings and a logger: each producer, consumer and
+ * admin it makes holds connections of its own and is closed by whoever made it.
  */
-import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import { Admin, type BaseOptions } from '@platformatic/kafka';
 import { readFileSync } from 'node:fs';
-import type { KafkaSettings } from '../config/schema.js';
 import type { Logger } from '../log.js';
 
-export type KafkaClient = Kafka;
-
-/** Connection options: the configured brokers, TLS and SASL. */
-export type KafkaConnection = Pick<KafkaSettings, 'brokers' | 'clientId' | 'ssl' | 'sasl'>;
-
-export function createKafkaClient(connection: KafkaConnection, logger: Logger): KafkaClient {
-  const config: KafkaConfig = {
-    clientId: connection.clientId,
-    brokers: connection.brokers,
-    logLevel: logLevel.INFO,
-    logCreator: () => (entry) => forwardLog(logger, entry),
-    retry: { initialRetryTime: 100, retries: 8 },
-    connectionTimeout: 3000,
-  };
-  if (connection.ssl) {
-    config.ssl = {
-      rejectUnauthorized: connection.ssl.rejectUnauthorized,
-      ...(connection.ssl.ca !== undefined && { ca: [readFileSync(connection.ssl.ca, 'utf8')] }),
-    };
-  }
-  if (connection.sasl) {
-    const { mechanism, username, password } = connection.sasl;
-    config.sasl = { mechanism, username, password: password.reveal() } as SASLOptions;
-  }
-  return new Kafka(config);
+/** The connection: brokers, TLS and SASL. The layer's own settings type (config composes it). */
+export interface KafkaConnection {
+  brokers: string[];
+  clientId: string;
+  ssl?: { ca?: string | undefined; rejectUnauthorized: boolean } | undefined;
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: { reveal(): string } } | undefined;
 }
 
-// kafkajs logs every retriable error response (a coordinator still loading, a transaction
-// being fenced in) at ERROR although it retries them; the caller reports what finally fails.
-const RETRIED_RESPONSE = /^Response /;
-// A bounded retry is our choice (see producer.ts), not a mistake to warn about at every start.
-const CHOSEN = /^Limiting retries for the idempotent producer/;
+export interface KafkaClient {
+  readonly connection: KafkaConnection;
+  readonly logger: Logger;
+  /** Options every client of this connection starts from; `overrides` win. */
+  options(clientSuffix: string, overrides?: Partial<BaseOptions>): BaseOptions;
+}
 
-function forwardLog(logger: Logger, { level, log }: LogEntry): void {
-  const { message, timestamp: _timestamp, logger: _name, ...fields } = log;
-  const context = { kafka: fields };
-  if (CHOSEN.test(message)) return logger.debug(context, message);
-  if (level === logLevel.ERROR && !RETRIED_RESPONSE.test(message)) logger.error(context, message);
-  else if (level === logLevel.ERROR || level === logLevel.WARN) logger.warn(context, message);
-  else if (level === logLevel.INFO) logger.debug(context, message);
-  else logger.trace(context, message);
+/** How long one request may wait for a broker's answer before it is retried or fails. */
+export const REQUEST_TIMEOUT_MS = 10_000;
+/** How long a TCP (and TLS) connection may take. */
+export const CONNECT_TIMEOUT_MS = 3000;
+
+export function createKafkaClient(connection: KafkaConnection, logger: Logger): KafkaClient {
+  const tls = connection.ssl
+    ? {
+        rejectUnauthorized: connection.ssl.rejectUnauthorized,
+        ...(connection.ssl.ca !== undefined && { ca: [readFileSync(connection.ssl.ca, 'utf8')] }),
+      }
+    : undefined;
+  const sasl = connection.sasl
+    ? {
+        mechanism: connection.sasl.mechanism.toUpperCase() as 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512',
+        username: connection.sasl.username,
+        // A function: the password is read when a connection authenticates, never kept in options.
+        password: async () => connection.sasl!.password.reveal(),
+      }
+    : undefined;
+  return {
+    connection,
+    logger,
+    options(clientSuffix, overrides = {}) {
+      return {
+        clientId: `${connection.clientId}-${clientSuffix}`,
+        bootstrapBrokers: connection.brokers,
+        connectTimeout: CONNECT_TIMEOUT_MS,
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        retries: 3,
+        retryDelay: 250,
+        ...(tls !== undefined && { tls }),
+        ...(sasl !== undefined && { sasl }),
+        ...overrides,
+      } as BaseOptions;
+    },
+  };
+}
+
+/** Runs `work` with an admin client of this connection, closed afterwards. */
+export async function withAdmin<T>(client: KafkaClient, work: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = new Admin(client.options('admin'));
+  try {
+    return await work(admin);
+  } finally {
+    await admin.close().catch(() => {});
+  }
+}
+
+/** The broker's error code name (`MESSAGE_TOO_LARGE`, `PRODUCER_FENCED`, ...) anywhere in an error's chain. */
+export function kafkaErrorCodes(error: unknown): string[] {
+  const found: string[] = [];
+  const seen = new Set<unknown>();
+  const visit = (value: unknown): void => {
+    if (value === null || typeof value !== 'object' || seen.has(value)) return;
+    seen.add(value);
+    const entry = value as { apiId?: unknown; code?: unknown; errors?: unknown; cause?: unknown };
+    if (typeof entry.apiId === 'string') found.push(entry.apiId);
+    if (Array.isArray(entry.errors)) entry.errors.forEach(visit);
+    else if (entry.errors && typeof entry.errors === 'object') Object.values(entry.errors).forEach(visit);
+    visit(entry.cause);
+  };
+  visit(error);
+  return found;
+}
+
+/** A one-line description of a client error: its message and the broker codes behind it. */
+export function describeKafkaError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const codes = [...new Set(kafkaErrorCodes(error))];
+  const causes = collectCauses(error).filter((cause) => cause !== message && !codes.includes(cause));
+  return [message, ...causes.slice(0, 2), ...(codes.length > 0 ? [`(${codes.join(', ')})`] : [])].join(': ');
+}
+
+function collectCauses(error: unknown): string[] {
+  const out: string[] = [];
+  let current = (error as { cause?: unknown } | undefined)?.cause;
+  for (let i = 0; i < 4 && current instanceof Error; i++) {
+    out.push(current.message);
+    current = (current as { cause?: unknown }).cause;
+  }
+  const nested = (error as { errors?: unknown } | undefined)?.errors;
+  if (Array.isArray(nested)) for (const inner of nested.slice(0, 2)) if (inner instanceof Error) out.push(inner.message);
+  return out;
 }

@@ -1,84 +1,435 @@
-import type { KafkaMessage } from 'kafkajs';
-import { createStoppableConsumer } from './stoppable.js';
-import type { KafkaClient } from './client.js';
+/**
+ * A consumer-group member that hands each partition's fetched records to a handler, one batch at
+ * a time per partition (partitions side by side), and commits only what the handler says.
+ *
+ * Heartbeats run on the client's own timer, apart from the handlers: a handler that waits out a
+ * sink outage of any length keeps the membership. Records wait in Kafka while handlers are busy:
+ * reading from the client's stream stops once `maxQueuedRecords` are queued here, and the client
+ * stops fetching once its own buffer is full.
+ *
+ * The member is supervised: a failure the client does not recover from (the stream ends with an
+ * error, the group cannot be rejoined) closes it and starts a new one after a backoff; the health
+ * says so meanwhile, and past `failureExitMs` `onFatal` is called so that the process can exit.
+ */
+import {
+  Consumer,
+  FetchIsolationLevels,
+  ListOffsetTimestamps,
+  MessagesStreamFallbackModes,
+  MessagesStreamModes,
+  type Message,
+  type MessagesStream,
+} from '@platformatic/kafka';
+import { describeKafkaError, type KafkaClient } from './client.js';
+import { ComponentHealth } from './health.js';
 import type { IncomingRecord } from './reader.js';
+import { CONSUMER_OF, MESSAGE_OF, type SourcedRecord } from './transactional.js';
+
+type BufferConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
+type BufferStream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
+type BufferMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 
 export interface GroupBatch {
   topic: string;
   partition: number;
   records: IncomingRecord[];
-  /** Moves the consumer's in-memory position past `offset`; committing is the caller's (in its transaction). */
-  resolve(offset: string): void;
-  heartbeat(): Promise<void>;
-  /** True once a rebalance took the partition away: stop work on the batch (a stop drains instead). */
+  /**
+   * The offset to commit once the batch is done: past its last record and past any transaction
+   * markers that follow it, so that a consumer that is done shows a lag of 0.
+   */
+  nextOffset: string;
+  /** True once a rebalance took the partition away: stop work on the batch and commit nothing. */
   isStale(): boolean;
-  /** The partition's end offset when the batch was fetched, for lag. */
-  highWatermark: string;
-  /** Commits the group's offset for this partition (consumers that do not commit in a transaction). */
-  commit(offset: string): Promise<void>;
+  /** Commits `nextOffset` for this partition (consumers that do not commit in a transaction). */
+  commit(): Promise<void>;
 }
+
+/** What a handler did with its batch: `rewind` fetches the partition again from its committed offset. */
+export type BatchOutcome = void | 'rewind';
 
 export interface GroupConsumerOptions {
   groupId: string;
   topic: string;
+  /** Who this member is in logs and health (`processor`, `sink splunk`). */
+  component: string;
   /** How long the group waits for a silent member (a killed worker) before moving its partitions. */
   sessionTimeoutMs?: number;
   /** How long a fetch waits for data before returning a smaller batch (the sinks' linger). */
   maxWaitTimeMs?: number;
+  /** Records a batch holds at most. */
+  maxBatchRecords?: number;
+  /** Records queued here across partitions before reading pauses. */
+  maxQueuedRecords?: number;
+  /** How long the member may fail without recovering before `onFatal`; default 5 minutes. */
+  failureExitMs?: number;
   /** Called on every join with this member's partitions, before any batch of them. */
   onAssignment?(partitions: number[]): void;
-  eachBatch(batch: GroupBatch): Promise<void>;
+  /** The member could not recover within `failureExitMs`. */
+  onFatal?(error: Error): void;
+  eachBatch(batch: GroupBatch): Promise<BatchOutcome>;
 }
 
 export interface GroupConsumer {
+  readonly health: ComponentHealth;
+  /** Records behind the end of each assigned partition (data records only), as last measured. */
+  lag(): Promise<Map<number, number>>;
   stop(): Promise<void>;
 }
 
-/**
- * A consumer-group member that hands over one partition's fetched batch at a time and commits
- * nothing itself: the handler commits offsets in its own transaction.
- */
+const CLOSE_TIMEOUT_MS = 5000;
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 15_000;
+
 export async function startGroupConsumer(client: KafkaClient, options: GroupConsumerOptions): Promise<GroupConsumer> {
-  const { consumer, stop } = createStoppableConsumer(client, {
-    groupId: options.groupId,
-    readUncommitted: false,
-    allowAutoTopicCreation: false,
-    ...(options.maxWaitTimeMs !== undefined && { maxWaitTimeInMs: options.maxWaitTimeMs }),
-    ...(options.sessionTimeoutMs !== undefined && {
-      sessionTimeout: options.sessionTimeoutMs,
-      heartbeatInterval: Math.max(500, Math.floor(options.sessionTimeoutMs / 10)),
-    }),
-  });
-  await consumer.connect();
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => options.onAssignment?.([...(payload.memberAssignment[options.topic] ?? [])].sort((a, b) => a - b)));
-  await consumer.subscribe({ topic: options.topic, fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, isStale }) => {
-      await options.eachBatch({
-        topic: batch.topic,
-        partition: batch.partition,
-        records: batch.messages.map((message) => toRecord(batch.topic, batch.partition, message)),
-        resolve: resolveOffset,
-        heartbeat,
-        isStale,
-        highWatermark: batch.highWatermark,
-        commit: (offset) => consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset }]),
+  const { topic, groupId } = options;
+  const maxBatch = options.maxBatchRecords ?? 5000;
+  const maxQueued = options.maxQueuedRecords ?? maxBatch * 2;
+  const failureExitMs = options.failureExitMs ?? 5 * 60_000;
+  const log = client.logger.child({ component: options.component, groupId });
+  const health = new ComponentHealth(options.component, log);
+
+  const partitions = new Map<number, PartitionLane>();
+  let assigned: number[] = [];
+  let consumer: BufferConsumer | undefined;
+  let stream: BufferStream | undefined;
+  let stopped = false;
+  let queued = 0;
+  let wake: (() => void) | undefined;
+  let failure: Error | undefined;
+  const committed = new Map<number, bigint>();
+  const idle = new Set<Promise<void>>();
+
+  function lane(partition: number): PartitionLane {
+    let entry = partitions.get(partition);
+    if (!entry) {
+      entry = { queue: [], busy: false, epoch: 0, position: undefined, endOffset: undefined };
+      partitions.set(partition, entry);
+    }
+    return entry;
+  }
+
+  function onJoin(payload: { assignments?: Array<{ topic: string; partitions: number[] }> }): void {
+    const next = [...(payload.assignments?.find((a) => a.topic === topic)?.partitions ?? [])].sort((a, b) => a - b);
+    for (const partition of assigned) {
+      if (next.includes(partition)) continue;
+      // Revoked: whatever is queued or in flight for it is someone else's now.
+      const entry = lane(partition);
+      entry.epoch++;
+      queued -= entry.queue.length;
+      entry.queue = [];
+      entry.position = undefined;
+      committed.delete(partition);
+    }
+    assigned = next;
+    options.onAssignment?.(next);
+    schedule();
+  }
+
+  /** Moves records from the client's stream into the partitions' queues, then starts handlers. */
+  function drain(): void {
+    if (stream === undefined || stopped) return;
+    const source = stream;
+    let message: BufferMessage | null = null;
+    const touched = new Set<number>();
+    while (queued < maxQueued && (message = source.read() as BufferMessage | null) !== null) {
+      const entry = lane(message.partition);
+      const offset = message.offset;
+      // A rejoin makes the client fetch again from the committed offset: drop what was handed over.
+      if (entry.position !== undefined && offset < entry.position) continue;
+      if (!assigned.includes(message.partition)) continue;
+      entry.queue.push(toSourcedRecord(message, consumer!));
+      entry.position = offset + 1n;
+      queued++;
+      touched.add(message.partition);
+    }
+    // The buffer is empty: the client's position covers every record read, markers included.
+    if (message === null) {
+      for (const partition of assigned) {
+        const position = source.offsetsToFetch.get(`${topic}:${partition}`);
+        const entry = lane(partition);
+        if (position !== undefined && (entry.position === undefined || position >= entry.position)) entry.endOffset = position;
+      }
+    }
+    schedule();
+  }
+
+  /**
+   * A transaction's marker can come in a fetch of its own, after its records were handed over:
+   * a partition whose work is all committed then commits the position past the marker, or its
+   * lag would stay at 1. Only for members that commit through `batch.commit()`.
+   */
+  function advancePastMarkers(source: BufferStream): void {
+    if (stopped || failure || source.readableLength > 0) return;
+    for (const partition of assigned) {
+      const entry = lane(partition);
+      const done = committed.get(partition);
+      if (entry.busy || entry.queue.length > 0 || done === undefined || done !== entry.position) continue;
+      const position = source.offsetsToFetch.get(`${topic}:${partition}`);
+      if (position === undefined || position <= done) continue;
+      entry.position = position;
+      committed.set(partition, position);
+      consumer!.commit({ offsets: [{ topic, partition, offset: position, leaderEpoch: -1 }] }).catch(() => {
+        if (committed.get(partition) === position) committed.set(partition, done);
       });
+    }
+  }
+
+  function schedule(): void {
+    if (stopped || failure) return;
+    for (const partition of assigned) {
+      const entry = lane(partition);
+      if (entry.busy || entry.queue.length === 0) continue;
+      const records = entry.queue.splice(0, maxBatch);
+      queued -= records.length;
+      const last = BigInt(records[records.length - 1]!.offset);
+      const nextOffset = entry.queue.length === 0 && entry.endOffset !== undefined && entry.endOffset > last ? entry.endOffset : last + 1n;
+      entry.busy = true;
+      const epoch = entry.epoch;
+      const batch: GroupBatch = {
+        topic,
+        partition,
+        records,
+        nextOffset: nextOffset.toString(),
+        isStale: () => stopped || entry.epoch !== epoch,
+        commit: async () => {
+          if (entry.epoch !== epoch) return;
+          await consumer!.commit({ offsets: [{ topic, partition, offset: nextOffset, leaderEpoch: -1 }] });
+          committed.set(partition, nextOffset);
+          if (entry.position !== undefined && nextOffset > entry.position) entry.position = nextOffset;
+        },
+      };
+      const run = options
+        .eachBatch(batch)
+        .then((outcome) => {
+          entry.busy = false;
+          if (outcome === 'rewind' && entry.epoch === epoch) rewind(partition);
+        })
+        .catch((error: unknown) => {
+          entry.busy = false;
+          fail(error instanceof Error ? error : new Error(String(error)));
+        })
+        .finally(() => {
+          idle.delete(run);
+          if (!stopped && !failure) drain();
+        });
+      idle.add(run);
+    }
+  }
+
+  /** Fetches a partition again from its committed offset: a new stream on the same member (no rejoin). */
+  function rewind(partition: number): void {
+    const entry = lane(partition);
+    entry.position = undefined;
+    entry.endOffset = undefined;
+    // The new stream fetches every partition again from its committed offset: what was queued
+    // and not yet handed over is fetched again, what was handed over is dropped as a duplicate.
+    for (const [other, entry] of partitions) {
+      if (other !== partition && entry.queue.length > 0) entry.position = BigInt(entry.queue[0]!.offset);
+      queued -= entry.queue.length;
+      entry.queue = [];
+    }
+    wake?.();
+  }
+
+  function fail(error: Error): void {
+    failure ??= error;
+    wake?.();
+  }
+
+  async function openStream(member: BufferConsumer): Promise<BufferStream> {
+    const next = (await member.consume({
+      topics: [topic],
+      mode: MessagesStreamModes.COMMITTED,
+      fallbackMode: MessagesStreamFallbackModes.EARLIEST,
+      autocommit: false,
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      highWaterMark: maxBatch,
+      ...(options.maxWaitTimeMs !== undefined && { maxWaitTime: options.maxWaitTimeMs }),
+      ...(options.sessionTimeoutMs !== undefined && {
+        sessionTimeout: options.sessionTimeoutMs,
+        heartbeatInterval: Math.max(500, Math.floor(options.sessionTimeoutMs / 10)),
+        rebalanceTimeout: Math.max(options.sessionTimeoutMs, 30_000),
+      }),
+    })) as BufferStream;
+    next.on('readable', drain);
+    next.on('fetch', () => setImmediate(() => next === stream && advancePastMarkers(next)));
+    next.on('error', (error: Error) => {
+      if (next === stream) fail(error);
+    });
+    next.on('close', () => {
+      if (next === stream && !stopped) fail(new Error(`the consumer stream of ${topic} closed`));
+    });
+    return next;
+  }
+
+  function newMember(): BufferConsumer {
+    const member = new Consumer<Buffer, Buffer, Buffer, Buffer>({
+      ...client.options(`${options.component.replace(/\s+/g, '-')}`, { retries: 5, retryDelay: 500 }),
+      groupId,
+      autocommit: false,
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      ...(options.sessionTimeoutMs !== undefined && {
+        sessionTimeout: options.sessionTimeoutMs,
+        heartbeatInterval: Math.max(500, Math.floor(options.sessionTimeoutMs / 10)),
+        rebalanceTimeout: Math.max(options.sessionTimeoutMs, 30_000),
+      }),
+    });
+    member.on('consumer:group:join', onJoin);
+    member.on('error', (error: Error) => {
+      if (member === consumer) fail(error);
+    });
+    member.on('consumer:heartbeat:error', ({ error }: { error: Error }) => {
+      if (member === consumer) health.degraded(`heartbeat failed: ${describeKafkaError(error)}`);
+    });
+    member.on('consumer:heartbeat:end', () => {
+      if (member === consumer && !failure) health.running();
+    });
+    return member;
+  }
+
+  async function closeQuietly(target: BufferStream | BufferConsumer | undefined): Promise<void> {
+    if (target === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      // A consumer is closed with force (its streams with it); a stream's close takes no force.
+      (target instanceof Consumer ? target.close(true) : target.close()).catch(() => {}),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  async function waitHandlers(): Promise<void> {
+    while (idle.size > 0) await Promise.allSettled([...idle]);
+  }
+
+  /** The supervisor: keeps one healthy member with one stream, for as long as it is not stopped. */
+  async function supervise(): Promise<void> {
+    let attempt = 0;
+    let failingSince: number | undefined;
+    while (!stopped) {
+      try {
+        if (consumer === undefined) consumer = newMember();
+        const previous = stream;
+        stream = await openStream(consumer);
+        // The new stream tracks the topic before the old one lets go of it: no rejoin.
+        if (previous !== undefined) void closeQuietly(previous);
+        attempt = 0;
+        failingSince = undefined;
+        health.running();
+        // Until something asks for a new stream (a rewind, a failure, stop).
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          if (stopped || failure !== undefined) resolve();
+          else drain();
+        });
+        if (stopped) break;
+        wake = undefined;
+        if (failure === undefined) continue; // a rewind
+        throw failure;
+      } catch (error) {
+        if (stopped) break;
+        const cause = error instanceof Error ? error : new Error(String(error));
+        failingSince ??= Date.now();
+        health.failing(describeKafkaError(cause));
+        // In-flight handlers finish (or give up) before the member they belong to is closed.
+        await waitHandlers();
+        const broken = consumer;
+        const brokenStream = stream;
+        consumer = undefined;
+        stream = undefined;
+        failure = undefined;
+        for (const entry of partitions.values()) {
+          entry.epoch++;
+          entry.queue = [];
+          entry.position = undefined;
+          entry.endOffset = undefined;
+        }
+        queued = 0;
+        assigned = [];
+        committed.clear();
+        await closeQuietly(brokenStream);
+        await closeQuietly(broken);
+        if (Date.now() - failingSince > failureExitMs) {
+          health.fatal(describeKafkaError(cause));
+          options.onFatal?.(cause);
+          return;
+        }
+        attempt++;
+        const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(attempt, 10)) * (0.5 + Math.random() / 2);
+        await sleep(delay, () => stopped);
+      }
+    }
+  }
+
+  const supervising = supervise();
+
+  return {
+    health,
+    async lag() {
+      const member = consumer;
+      const result = new Map<number, number>();
+      if (member === undefined || assigned.length === 0) return result;
+      const ends = await member.listOffsets({
+        topics: [topic],
+        timestamp: ListOffsetTimestamps.LATEST,
+        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      });
+      const endOffsets = ends.get(topic) ?? [];
+      for (const partition of assigned) {
+        const end = endOffsets[partition];
+        const done = committed.get(partition) ?? stream?.offsetsCommitted.get(`${topic}:${partition}`);
+        if (end === undefined || done === undefined) continue;
+        result.set(partition, Math.max(0, Number(end - done)));
+      }
+      return result;
     },
-  });
-  return { stop };
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      wake?.();
+      await waitHandlers();
+      await supervising.catch(() => {});
+      await closeQuietly(stream);
+      await closeQuietly(consumer);
+      health.stopped();
+    },
+  };
 }
 
-export function toRecord(topic: string, partition: number, message: KafkaMessage): IncomingRecord {
+interface PartitionLane {
+  queue: IncomingRecord[];
+  busy: boolean;
+  /** Bumped when the partition is revoked: batches of an older epoch are stale. */
+  epoch: number;
+  /** The offset after the last record queued or handed over; earlier ones are duplicates. */
+  position: bigint | undefined;
+  /** The client's fetch position when its buffer was last read empty (past markers). */
+  endOffset: bigint | undefined;
+}
+
+function toSourcedRecord(message: BufferMessage, consumer: BufferConsumer): SourcedRecord {
+  const headers: Record<string, string> = {};
+  for (const [key, value] of message.headers) headers[key.toString()] = value.toString();
   return {
-    topic,
-    partition,
-    offset: message.offset,
-    key: message.key?.toString('utf8') ?? null,
-    value: message.value,
-    headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v ?? '')])),
+    topic: message.topic,
+    partition: message.partition,
+    offset: message.offset.toString(),
+    key: message.key === undefined || message.key === null ? null : message.key.toString('utf8'),
+    value: message.value === undefined || message.value === null ? null : message.value,
+    headers,
     timestamp: Number(message.timestamp),
+    [CONSUMER_OF]: consumer,
+    [MESSAGE_OF]: message,
   };
+}
+
+/** Waits `ms`, or less once `cancelled()` says so (checked every 100 ms). */
+export async function sleep(ms: number, cancelled: () => boolean = () => false): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cancelled() && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(100, until - Date.now())));
+  }
 }

@@ -1,5 +1,8 @@
-import { CompressionTypes, Partitioners, type Producer } from 'kafkajs';
+import { compatibilityPartitioner, ProduceAcks, Producer, type MessageToProduce } from '@platformatic/kafka';
 import type { KafkaClient } from './client.js';
+import { describeKafkaError } from './client.js';
+import { KafkaUnavailable } from './errors.js';
+import { chunkBySize } from './chunks.js';
 
 export interface OutgoingRecord {
   key: string;
@@ -14,39 +17,81 @@ export interface RecordMetadata {
 }
 
 export interface RecordProducer {
-  /** Resolves once every in-sync replica has the records (acks=all); one entry per partition written. */
+  /**
+   * Resolves once every in-sync replica has the records (acks=all); one entry per partition
+   * written. Throws KafkaUnavailable when Kafka did not acknowledge them within the bound.
+   */
   send(topic: string, records: readonly OutgoingRecord[]): Promise<RecordMetadata[]>;
   disconnect(): Promise<void>;
 }
 
+export interface RecordProducerOptions {
+  /** How long a send may wait for Kafka's acknowledgement before it fails (ingest answers 503). */
+  ackTimeoutMs?: number;
+}
+
+/** Default bound on one send: ingest answers 503 with Retry-After past it. */
+export const DEFAULT_ACK_TIMEOUT_MS = 5000;
+
 /**
  * An idempotent producer: the broker de-duplicates retried batches, so a retry after a lost
  * acknowledgement never writes an event twice; acks=all waits for every in-sync replica.
+ * Large sends are split under the broker's message size limit, one request after another so
+ * that per-partition order holds.
  */
-export async function createRecordProducer(client: KafkaClient): Promise<RecordProducer> {
-  const producer: Producer = client.producer({
-    idempotent: true,
-    // kafkajs keeps ordering under idempotence only with one request in flight per broker.
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    // Java's murmur2 partitioner: a host id lands on the same partition whichever client wrote it.
-    createPartitioner: Partitioners.DefaultPartitioner,
-    // Bounded, so an ingest request answers 503 instead of hanging while Kafka is away; the
-    // caller's retry carries the same ids (see README, Sending events).
-    retry: { retries: 5 },
-  });
-  await producer.connect();
+export async function createRecordProducer(client: KafkaClient, options: RecordProducerOptions = {}): Promise<RecordProducer> {
+  const ackTimeoutMs = options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
+  // Under idempotence the client retries forever (a retry keeps its sequence numbers, so the
+  // broker de-duplicates it); the bound a caller waits is ours (ackTimeoutMs).
+  const producer = new Producer({ ...client.options('producer', { retryDelay: 250 }), idempotent: true, acks: ProduceAcks.ALL });
+  const send = async (topic: string, records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> => {
+    const results: RecordMetadata[] = [];
+    for (const chunk of chunkBySize(records, recordSize)) {
+      const { offsets = [] } = await producer.send({
+        acks: ProduceAcks.ALL,
+        idempotent: true,
+        // Java's murmur2 partitioner: a host id lands on the same partition whichever client wrote it.
+        partitioner: compatibilityPartitioner,
+        messages: chunk.map((record) => toMessage(topic, record)),
+      });
+      for (const entry of offsets) results.push({ topic: entry.topic, partition: entry.partition, offset: String(entry.offset) });
+    }
+    return results;
+  };
   return {
     async send(topic, records) {
       if (records.length === 0) return [];
-      const results = await producer.send({
-        topic,
-        acks: -1,
-        compression: CompressionTypes.None,
-        messages: records.map(({ key, value, headers }) => ({ key, value, ...(headers !== undefined && { headers }) })),
-      });
-      return results.map((r) => ({ topic: r.topicName, partition: r.partition, offset: r.baseOffset ?? '' }));
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        return await Promise.race([
+          send(topic, records),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new KafkaUnavailable(`Kafka did not acknowledge the write to ${topic} within ${ackTimeoutMs} ms`)), ackTimeoutMs);
+          }),
+        ]);
+      } catch (error) {
+        if (error instanceof KafkaUnavailable) throw error;
+        throw new KafkaUnavailable(`writing to ${topic} failed: ${describeKafkaError(error)}`, { cause: error });
+      } finally {
+        clearTimeout(timer);
+      }
     },
-    disconnect: () => producer.disconnect(),
+    disconnect: () => producer.close(true).catch(() => {}),
   };
+}
+
+export function toMessage(topic: string, record: { key: string; value: Buffer | null; headers?: Record<string, string> | undefined; partition?: number | undefined }): MessageToProduce<Buffer, Buffer, Buffer, Buffer> {
+  const message: MessageToProduce<Buffer, Buffer, Buffer, Buffer> = { topic, key: Buffer.from(record.key), value: record.value as Buffer };
+  if (record.partition !== undefined) message.partition = record.partition;
+  if (record.headers !== undefined) {
+    message.headers = new Map(Object.entries(record.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)]));
+  }
+  return message;
+}
+
+/** What a record weighs in a produce request, near enough: key, value, headers and overhead. */
+export function recordSize(record: { key: string; value: Buffer | null; headers?: Record<string, string> | undefined }): number {
+  let size = 64 + record.key.length + (record.value?.length ?? 0);
+  if (record.headers !== undefined) for (const [k, v] of Object.entries(record.headers)) size += k.length + v.length + 8;
+  return size;
 }

@@ -1,7 +1,8 @@
+import { Consumer, FetchIsolationLevels, MessagesStreamFallbackModes, MessagesStreamModes, type Message } from '@platformatic/kafka';
 import { randomUUID } from 'node:crypto';
 import type { KafkaClient } from './client.js';
-import { toRecord } from './group-consumer.js';
-import { createStoppableConsumer } from './stoppable.js';
+import { startGroupConsumer, type GroupConsumer } from './group-consumer.js';
+import type { ComponentHealth } from './health.js';
 
 export interface IncomingRecord {
   topic: string;
@@ -25,47 +26,114 @@ export interface ReadOptions {
   readCommitted?: boolean;
 }
 
+type BufferMessage = Message<Buffer, Buffer, Buffer, Buffer>;
+
+function toRecord(message: BufferMessage): IncomingRecord {
+  const headers: Record<string, string> = {};
+  for (const [key, value] of message.headers) headers[key.toString()] = value.toString();
+  return {
+    topic: message.topic,
+    partition: message.partition,
+    offset: message.offset.toString(),
+    key: message.key == null ? null : message.key.toString('utf8'),
+    value: message.value ?? null,
+    headers,
+    timestamp: Number(message.timestamp),
+  };
+}
+
+/**
+ * A throwaway group member that reads a whole topic from its beginning and commits nothing, until
+ * `onMessage` says it is done, an error ends it, or it is closed.
+ */
+async function readFromBeginning(
+  client: KafkaClient,
+  prefix: string,
+  topic: string,
+  readCommitted: boolean,
+  onMessage: (message: BufferMessage) => void,
+): Promise<{ done: Promise<void>; close(): Promise<void>; joined: Promise<void> }> {
+  const isolationLevel = readCommitted ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED;
+  const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
+    ...client.options(prefix, { retries: 5, retryDelay: 500 }),
+    groupId: `trustwire-${prefix}-${randomUUID()}`,
+    autocommit: false,
+    isolationLevel,
+    maxWaitTime: 500,
+  });
+  let resolveJoined!: () => void;
+  const joined = new Promise<void>((resolve) => (resolveJoined = resolve));
+  consumer.on('consumer:group:join', () => resolveJoined());
+  let failed: (error: Error) => void = () => {};
+  const done = new Promise<void>((_, reject) => (failed = reject));
+  done.catch(() => {});
+  consumer.on('error', (error: Error) => failed(error));
+  const stream = await consumer.consume({
+    topics: [topic],
+    mode: MessagesStreamModes.EARLIEST,
+    fallbackMode: MessagesStreamFallbackModes.EARLIEST,
+    autocommit: false,
+    isolationLevel,
+    maxWaitTime: 500,
+  });
+  stream.on('data', onMessage);
+  stream.on('error', (error: Error) => failed(error));
+  return {
+    done,
+    joined,
+    async close() {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        (async () => {
+          await stream.close().catch(() => {});
+          await consumer.close(true).catch(() => {});
+        })(),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, 5000);
+          timer.unref();
+        }),
+      ]);
+      clearTimeout(timer);
+    },
+  };
+}
+
 /**
  * Reads a topic from its beginning in a throwaway consumer group that commits nothing: for
  * `trustwire tail` and for tests that check what reached a topic.
  */
 export async function readRecords(client: KafkaClient, options: ReadOptions): Promise<IncomingRecord[]> {
   const { topic, limit, idleMs = 3000, timeoutMs = 30_000, readCommitted = true } = options;
-  const { consumer, stop } = createStoppableConsumer(client, { groupId: `trustwire-reader-${randomUUID()}`, readUncommitted: !readCommitted, allowAutoTopicCreation: false });
   const records: IncomingRecord[] = [];
-  await consumer.connect();
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  let idle: NodeJS.Timeout | undefined;
+  const armIdle = () => {
+    clearTimeout(idle);
+    idle = setTimeout(finish, idleMs);
+  };
+  const deadline = setTimeout(finish, timeoutMs);
+  const reader = await readFromBeginning(client, 'reader', topic, readCommitted, (message) => {
+    if (records.length >= limit) return;
+    records.push(toRecord(message));
+    if (records.length >= limit) finish();
+    else armIdle();
+  });
+  void reader.joined.then(armIdle);
   try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const deadline = setTimeout(resolve, timeoutMs);
-      let idle: NodeJS.Timeout | undefined;
-      const finish = () => (clearTimeout(deadline), clearTimeout(idle), resolve());
-      const armIdle = () => {
-        clearTimeout(idle);
-        idle = setTimeout(finish, idleMs);
-      };
-      consumer.on(consumer.events.GROUP_JOIN, armIdle);
-      consumer
-        .run({
-          autoCommit: false,
-          eachMessage: async ({ topic: from, partition, message }) => {
-            if (records.length >= limit) return;
-            records.push(toRecord(from, partition, message));
-            if (records.length >= limit) finish();
-            else armIdle();
-          },
-        })
-        .catch(reject);
-    });
+    await Promise.race([finished, reader.done]);
   } finally {
-    await stop();
+    clearTimeout(idle);
+    clearTimeout(deadline);
+    await reader.close();
   }
   return records;
 }
 
 /**
- * Reads `partitions` of a topic from the beginning (read_committed) until `done` says so for
- * every one of them; the other partitions are paused. For restoring a changelog up to a marker.
+ * Reads `partitions` of a topic from the beginning (read_committed) until `onRecord` says so for
+ * every one of them; the other partitions' records are passed over. For restoring a changelog up
+ * to a marker.
  */
 export async function readPartitionsUntil(
   client: KafkaClient,
@@ -75,54 +143,51 @@ export async function readPartitionsUntil(
   const { topic, timeoutMs = 60_000 } = options;
   const pending = new Set(options.partitions);
   if (pending.size === 0) return;
-  const { consumer, stop } = createStoppableConsumer(client, { groupId: `trustwire-restore-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
-  await consumer.connect();
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const reader = await readFromBeginning(client, 'restore', topic, true, (message) => {
+    if (!pending.has(message.partition)) return;
+    if (onRecord(toRecord(message))) {
+      pending.delete(message.partition);
+      if (pending.size === 0) finish();
+    }
+  });
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`reading ${topic} partitions ${[...pending].join(',')} did not finish within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      consumer
-        .run({
-          autoCommit: false,
-          eachBatch: async ({ batch }) => {
-            if (!pending.has(batch.partition)) {
-              consumer.pause([{ topic, partitions: [batch.partition] }]);
-              return;
-            }
-            for (const message of batch.messages) {
-              if (onRecord(toRecord(topic, batch.partition, message))) {
-                pending.delete(batch.partition);
-                consumer.pause([{ topic, partitions: [batch.partition] }]);
-                break;
-              }
-            }
-            if (pending.size === 0) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        })
-        .catch(reject);
-    });
+    await Promise.race([
+      finished,
+      reader.done,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`reading ${topic} partitions ${[...pending].join(',')} did not finish within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
   } finally {
-    await stop();
+    clearTimeout(timer);
+    await reader.close();
   }
 }
 
-/** Follows a topic from the beginning for as long as it runs (read_committed, no commits). */
+/**
+ * Follows a topic from the beginning for as long as it runs (read_committed, no commits), as a
+ * supervised member of a group of its own: after a failure it reads the topic again from the start.
+ */
 export async function followTopic(
   client: KafkaClient,
   topic: string,
   onRecord: (record: IncomingRecord) => void,
-): Promise<{ stop(): Promise<void> }> {
-  const { consumer, stop } = createStoppableConsumer(client, { groupId: `trustwire-view-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({ autoCommit: false, eachMessage: async ({ partition, message }) => onRecord(toRecord(topic, partition, message)) });
-  return { stop };
+  options: { component?: string; onFatal?(error: Error): void } = {},
+): Promise<{ health: ComponentHealth; stop(): Promise<void> }> {
+  const consumer: GroupConsumer = await startGroupConsumer(client, {
+    groupId: `trustwire-view-${randomUUID()}`,
+    topic,
+    component: options.component ?? `view ${topic}`,
+    maxWaitTimeMs: 500,
+    ...(options.onFatal !== undefined && { onFatal: options.onFatal }),
+    eachBatch: async (batch) => {
+      for (const record of batch.records) onRecord(record);
+    },
+  });
+  return { health: consumer.health, stop: () => consumer.stop() };
 }
 
 /**
@@ -136,36 +201,62 @@ export async function consumeUntilIdle(
   handle: (records: IncomingRecord[]) => Promise<void>,
 ): Promise<void> {
   const { topic, groupId, idleMs = 3000, timeoutMs = 10 * 60_000 } = options;
-  const { consumer, stop } = createStoppableConsumer(client, { groupId, readUncommitted: false, allowAutoTopicCreation: false });
-  await consumer.connect();
+  let finish!: () => void;
+  let failed!: (error: Error) => void;
+  const finished = new Promise<void>((resolve, reject) => ((finish = resolve), (failed = reject)));
+  let idle: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(idle);
+    idle = setTimeout(finish, idleMs);
+  };
+  const deadline = setTimeout(() => failed(new Error(`${topic} was not consumed to its end within ${timeoutMs} ms`)), timeoutMs);
+  const consumer = await startGroupConsumer(client, {
+    groupId,
+    topic,
+    component: `replay ${topic}`,
+    maxWaitTimeMs: 500,
+    failureExitMs: 30_000,
+    onAssignment: arm,
+    onFatal: failed,
+    eachBatch: async (batch) => {
+      clearTimeout(idle);
+      try {
+        await handle(batch.records);
+        await batch.commit();
+      } catch (error) {
+        failed(error as Error);
+        throw error;
+      }
+      arm();
+    },
+  });
   try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const deadline = setTimeout(() => reject(new Error(`${topic} was not consumed to its end within ${timeoutMs} ms`)), timeoutMs);
-      let idle: NodeJS.Timeout | undefined;
-      const arm = () => {
-        clearTimeout(idle);
-        idle = setTimeout(() => (clearTimeout(deadline), resolve()), idleMs);
-      };
-      consumer.on(consumer.events.GROUP_JOIN, arm);
-      consumer.on(consumer.events.CRASH, ({ payload }) => (clearTimeout(deadline), clearTimeout(idle), reject(payload.error)));
-      consumer
-        .run({
-          autoCommit: false,
-          eachBatch: async ({ batch, resolveOffset }) => {
-            clearTimeout(idle);
-            if (batch.messages.length > 0) {
-              await handle(batch.messages.map((message) => toRecord(topic, batch.partition, message)));
-              const last = batch.messages[batch.messages.length - 1]!.offset;
-              resolveOffset(last);
-              await consumer.commitOffsets([{ topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
-            }
-            arm();
-          },
-        })
-        .catch(reject);
-    });
+    await finished;
   } finally {
-    await stop();
+    clearTimeout(idle);
+    clearTimeout(deadline);
+    await consumer.stop();
+  }
+}
+
+/**
+ * Reads `count` records of a topic from its beginning as fast as the client can, handing each
+ * value to `onValue`: the raw client's ceiling, for `npm run bench`. Resolves with the seconds
+ * from the first record to the last.
+ */
+export async function drainTopic(client: KafkaClient, topic: string, count: number, onValue: (value: Buffer) => void = () => {}): Promise<number> {
+  let seen = 0;
+  let started = 0n;
+  let finish!: (seconds: number) => void;
+  const finished = new Promise<number>((resolve) => (finish = resolve));
+  const reader = await readFromBeginning(client, 'bench', topic, true, (message) => {
+    if (started === 0n) started = process.hrtime.bigint();
+    onValue(message.value);
+    if (++seen === count) finish(Number(process.hrtime.bigint() - started) / 1e9);
+  });
+  try {
+    return await Promise.race([finished, reader.done.then(() => 0)]);
+  } finally {
+    await reader.close();
   }
 }

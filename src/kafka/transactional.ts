@@ -1,5 +1,8 @@
-import type { Producer } from 'kafkajs';
-import type { KafkaClient } from './client.js';
+import { compatibilityPartitioner, ProduceAcks, Producer, type Consumer, type Message } from '@platformatic/kafka';
+import { chunkBySize } from './chunks.js';
+import { kafkaErrorCodes, type KafkaClient } from './client.js';
+import type { IncomingRecord } from './reader.js';
+import { recordSize, toMessage } from './producer.js';
 
 export interface TransactionalRecord {
   topic: string;
@@ -10,72 +13,81 @@ export interface TransactionalRecord {
   headers?: Record<string, string>;
 }
 
+/**
+ * The consumed position committed with a transaction: the last record processed, as the group
+ * consumer handed it over. Its group metadata (generation, member id) goes with the offset
+ * (KIP-447), so a member that lost the partition in a rebalance cannot commit it.
+ */
 export interface ConsumedOffset {
-  groupId: string;
-  topic: string;
-  partition: number;
-  /** The next offset to consume: the last processed offset + 1. */
-  offset: string;
+  record: IncomingRecord;
 }
 
 export interface TransactionalProducer {
   /**
    * Writes the records and commits the consumed offset in one transaction: both become visible
-   * to read_committed readers together, or neither does.
+   * to read_committed readers together, or neither does. The records go out in requests under
+   * the broker's message size limit, as many as they need.
    */
   commit(records: readonly TransactionalRecord[], consumed?: ConsumedOffset): Promise<void>;
   disconnect(): Promise<void>;
 }
 
-/** The error Kafka answers a producer with once another one took over its transactional id. */
+const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID']);
+
+/**
+ * The error Kafka answers once another producer took over the transactional id, or once the
+ * group moved the partition to another member (the offset commit carries a stale generation).
+ */
 export function isFenced(error: unknown): boolean {
-  const type = (error as { type?: string } | undefined)?.type;
-  return type === 'INVALID_PRODUCER_EPOCH' || type === 'PRODUCER_FENCED' || type === 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED';
+  return kafkaErrorCodes(error).some((code) => FENCED.has(code));
+}
+
+/** The group consumer behind a record, for the transaction's offset commit. */
+export const CONSUMER_OF = Symbol('trustwire.consumer');
+export const MESSAGE_OF = Symbol('trustwire.message');
+export interface SourcedRecord extends IncomingRecord {
+  [CONSUMER_OF]?: Consumer<Buffer, Buffer, Buffer, Buffer>;
+  [MESSAGE_OF]?: Message<Buffer, Buffer, Buffer, Buffer>;
 }
 
 /**
- * A producer with a transactional id. Connecting it fences every earlier producer with the
- * same id: their open transaction is aborted and their later commits fail (`isFenced`).
+ * A producer with a transactional id. Its first transaction fences every earlier producer with
+ * the same id: their open transaction is aborted and their later commits fail (`isFenced`).
  */
 export async function createTransactionalProducer(client: KafkaClient, transactionalId: string): Promise<TransactionalProducer> {
-  const producer: Producer = client.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  await producer.connect();
+  const producer = new Producer({
+    ...client.options('tx', { retries: 5, retryDelay: 250 }),
+    idempotent: true,
+    transactionalId,
+    // A fresh InitProducerId sends no producer id (-1/-1, KIP-360). The client's default of 0/0
+    // reads to the broker as an old producer of that id and is answered PRODUCER_FENCED when
+    // another producer already holds the transactional id: the take-over would never fence.
+    producerId: -1n,
+    producerEpoch: -1,
+    acks: ProduceAcks.ALL,
+    partitioner: compatibilityPartitioner,
+  });
   return {
     async commit(records, consumed) {
-      const transaction = await producer.transaction();
+      const transaction = await producer.beginTransaction();
       try {
-        const byTopic = new Map<string, TransactionalRecord[]>();
-        for (const record of records) {
-          const list = byTopic.get(record.topic);
-          if (list) list.push(record);
-          else byTopic.set(record.topic, [record]);
-        }
-        if (byTopic.size > 0) {
-          await transaction.sendBatch({
-            acks: -1,
-            topicMessages: [...byTopic].map(([topic, list]) => ({
-              topic,
-              messages: list.map(({ partition, key, value, headers }) => ({
-                key,
-                value,
-                ...(partition !== undefined && { partition }),
-                ...(headers !== undefined && { headers }),
-              })),
-            })),
-          });
+        for (const chunk of chunkBySize(records, recordSize)) {
+          await transaction.send({ messages: chunk.map((record) => toMessage(record.topic, record)) });
         }
         if (consumed !== undefined) {
-          await transaction.sendOffsets({
-            consumerGroupId: consumed.groupId,
-            topics: [{ topic: consumed.topic, partitions: [{ partition: consumed.partition, offset: consumed.offset }] }],
-          });
+          const source = consumed.record as SourcedRecord;
+          const consumer = source[CONSUMER_OF];
+          const message = source[MESSAGE_OF];
+          if (consumer === undefined || message === undefined) throw new Error('the consumed record did not come from a group consumer');
+          await transaction.addConsumer(consumer);
+          await transaction.addOffset(message);
         }
         await transaction.commit();
       } catch (error) {
-        if (transaction.isActive()) await transaction.abort().catch(() => {});
+        if (!transaction.completed) await transaction.abort().catch(() => transaction.cancel().catch(() => {}));
         throw error;
       }
     },
-    disconnect: () => producer.disconnect(),
+    disconnect: () => producer.close(true).catch(() => {}),
   };
 }

@@ -1,4 +1,5 @@
 import type { KafkaClient } from '../kafka/client.js';
+import type { ComponentHealth } from '../kafka/health.js';
 import { followTopic } from '../kafka/reader.js';
 import type { Logger } from '../log.js';
 import { decodeChangelog, HOST_KEY_PREFIX } from './changelog.js';
@@ -13,17 +14,25 @@ import type { HostState } from './state.js';
 export class HostStateView {
   readonly #hosts = new Map<string, HostState>();
   #stop: (() => Promise<void>) | undefined;
+  /** The health of the consumer that follows the topic (absent before start). */
+  health: ComponentHealth | undefined;
 
   static async start(client: KafkaClient, topic: string, logger: Logger): Promise<HostStateView> {
     const view = new HostStateView();
-    const following = await followTopic(client, topic, (record) => {
-      try {
-        view.apply(record.key ?? '', record.value);
-      } catch (error) {
-        logger.warn({ topic, partition: record.partition, offset: record.offset, error: (error as Error).message }, 'changelog record skipped');
-      }
-    });
+    const following = await followTopic(
+      client,
+      topic,
+      (record) => {
+        try {
+          view.apply(record.key ?? '', record.value);
+        } catch (error) {
+          logger.warn({ topic, partition: record.partition, offset: record.offset, error: (error as Error).message }, 'changelog record skipped');
+        }
+      },
+      { component: 'host-state view' },
+    );
     view.#stop = following.stop;
+    view.health = following.health;
     return view;
   }
 

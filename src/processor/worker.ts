@@ -7,8 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import { deadLetterHeaders } from '../dlq/headers.js';
-import type { KafkaClient } from '../kafka/client.js';
-import { startGroupConsumer, type GroupBatch, type GroupConsumer } from '../kafka/group-consumer.js';
+import { describeKafkaError, type KafkaClient } from '../kafka/client.js';
+import { startGroupConsumer, type BatchOutcome, type GroupBatch, type GroupConsumer } from '../kafka/group-consumer.js';
+import type { ComponentHealth } from '../kafka/health.js';
+import { committedOffsets } from '../kafka/topics.js';
 import type { IncomingRecord } from '../kafka/reader.js';
 import { readPartitionsUntil } from '../kafka/reader.js';
 import { createTransactionalProducer, isFenced, type TransactionalProducer, type TransactionalRecord } from '../kafka/transactional.js';
@@ -36,6 +38,9 @@ export interface ProcessorOptions {
   locate?: LocateWorkload;
   /** Hardening templates and waivers config snapshots are scored with; absent: no scoring. */
   compliance?: ComplianceSettings;
+  /** How long Kafka may fail the processor before `onFatal`. */
+  failureExitMs?: number;
+  onFatal?(error: Error): void;
 }
 
 export interface ProcessorStats {
@@ -48,12 +53,15 @@ export interface ProcessorStats {
 
 export interface RunningProcessor {
   stats: ProcessorStats;
+  health: ComponentHealth;
   stop(): Promise<void>;
 }
 
 interface OwnedPartition {
   state: PartitionState;
   producer: TransactionalProducer;
+  /** The group's committed offset once the partition was fenced: records before it are done. */
+  startOffset: bigint;
 }
 
 export async function startProcessor(options: ProcessorOptions): Promise<RunningProcessor> {
@@ -81,7 +89,10 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
       await Promise.all([...taken.values()].map((entry) => entry.producer.disconnect().catch(() => {})));
       throw error;
     }
-    for (const [partition, entry] of taken) owned.set(partition, entry);
+    // Read after the fencing: a transaction of the previous owner is settled by then, so this
+    // is where its work ends (the fetched records may start earlier, from a stale position).
+    const offsets = await committedOffsets(client, groupId, topics.events);
+    for (const [partition, entry] of taken) owned.set(partition, { ...entry, startOffset: offsets.get(partition) ?? 0n });
     log.info({ partitions, hosts: [...taken.values()].reduce((n, e) => n + e.state.hosts.size, 0) }, 'partitions taken over, state restored');
   }
 
@@ -89,7 +100,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
     for (const partition of partitions) {
       if (stopping) throw new Error('processor stopping');
       const producer = await createTransactionalProducer(client, `${groupId}.${topics.events}.${partition}`);
-      taken.set(partition, { producer, state: { hosts: new Map(), users: new Map() } });
+      taken.set(partition, { producer, state: { hosts: new Map(), users: new Map() }, startOffset: 0n });
       const nonce = randomUUID();
       nonces.set(partition, nonce);
       await producer.commit([{ topic: topics.hostState, partition, key: RESTORE_MARKER_KEY, value: Buffer.from(nonce) }]);
@@ -126,35 +137,34 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
       });
   }
 
-  async function eachBatch(batch: GroupBatch): Promise<void> {
+  async function eachBatch(batch: GroupBatch): Promise<BatchOutcome> {
     await restoring;
-    if (!stats.assigned.includes(batch.partition) || batch.records.length === 0) return;
+    if (!stats.assigned.includes(batch.partition) || batch.records.length === 0 || batch.isStale()) return;
     if (!owned.has(batch.partition)) await takeOver([batch.partition]); // after a failed batch
     const entry = owned.get(batch.partition)!;
+    const records = batch.records.filter((record) => BigInt(record.offset) >= entry.startOffset);
+    if (records.length === 0) return;
     const out: TransactionalRecord[] = [];
     const changed = new Set<string>();
-    for (const record of batch.records) {
+    for (const record of records) {
       stats.consumed++;
       processRecord(record, entry.state, out, changed);
     }
     for (const key of changed) out.push(stateRecord(key, entry.state, batch.partition));
-    const last = batch.records[batch.records.length - 1]!.offset;
+    const last = records[records.length - 1]!;
     try {
-      await entry.producer.commit(out, { groupId, topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() });
+      await entry.producer.commit(out, { record: last });
     } catch (error) {
       // The in-memory state already holds this batch's changes: drop it; the batch is fetched
       // again from the committed offset and the state restored from the changelog.
       await release(batch.partition);
-      if (isFenced(error)) {
-        log.warn({ partition: batch.partition }, 'another worker took this partition over; letting it go');
-        return;
-      }
-      throw error;
+      if (isFenced(error)) log.info({ partition: batch.partition }, 'partition fenced (another worker took it, or the group moved on); fetching it again');
+      else log.warn({ partition: batch.partition, error: describeKafkaError(error) }, 'transaction failed; fetching the partition again');
+      return 'rewind';
     }
+    entry.startOffset = BigInt(last.offset) + 1n;
     stats.transactions++;
     stats.produced += out.length;
-    batch.resolve(last);
-    await batch.heartbeat();
   }
 
   function processRecord(record: IncomingRecord, state: PartitionState, out: TransactionalRecord[], changed: Set<string>): void {
@@ -235,12 +245,16 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
   const consumer: GroupConsumer = await startGroupConsumer(client, {
     groupId,
     topic: topics.events,
+    component: 'processor',
     sessionTimeoutMs: rules.sessionTimeoutMs,
+    ...(options.failureExitMs !== undefined && { failureExitMs: options.failureExitMs }),
+    ...(options.onFatal !== undefined && { onFatal: options.onFatal }),
     onAssignment,
     eachBatch,
   });
   return {
     stats,
+    health: consumer.health,
     async stop() {
       stopping = true;
       await consumer.stop();

@@ -20,6 +20,8 @@ export interface HostDeps {
   baseDir: string;
   sessionTimeoutMs?: number;
   groupPrefix?: string;
+  failureExitMs?: number;
+  onFatal?(error: Error): void;
 }
 
 /**
@@ -48,7 +50,7 @@ export async function startConnectors(list: readonly ConnectorInstanceSettings[]
     }
   }
   return {
-    statuses: () => [...runners.map((runner) => ({ ...runner.status })), ...refused],
+    statuses: () => [...runners.map((runner) => ({ ...runner.status, ...(runner.health() !== undefined && { health: runner.health()! }) })), ...refused],
     async stop(graceMs) {
       await Promise.all(runners.map((runner) => runner.stop(graceMs)));
     },

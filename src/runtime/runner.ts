@@ -6,6 +6,7 @@
  */
 import type { KafkaClient } from '../kafka/client.js';
 import { startGroupConsumer, type GroupBatch, type GroupConsumer } from '../kafka/group-consumer.js';
+import type { HealthSnapshot } from '../kafka/health.js';
 import type { RecordProducer } from '../kafka/producer.js';
 import type { IncomingRecord } from '../kafka/reader.js';
 import { deadLetterHeaders } from '../dlq/headers.js';
@@ -35,6 +36,8 @@ export interface ConnectorStatus {
   inFlight: number;
   lag: number;
   lastError?: string;
+  /** The health of its Kafka consumer. */
+  health?: HealthSnapshot;
 }
 
 export interface RunnerDeps {
@@ -49,6 +52,9 @@ export interface RunnerDeps {
   groupPrefix?: string;
   /** The topic to consume, when not the enriched one (tests, replays). */
   sourceTopic?: string;
+  /** How long Kafka may fail a connector's consumer before `onFatal`. */
+  failureExitMs?: number;
+  onFatal?(error: Error): void;
 }
 
 export class ConnectorRunner {
@@ -62,6 +68,7 @@ export class ConnectorRunner {
   readonly #stop = new AbortController();
   readonly #lag = new Map<number, number>();
   #consumer: GroupConsumer | undefined;
+  #lagTimer: NodeJS.Timeout | undefined;
 
   constructor(settings: ConnectorInstanceSettings, definition: ConnectorDefinition, options: unknown, deps: RunnerDeps) {
     this.#settings = settings;
@@ -73,6 +80,11 @@ export class ConnectorRunner {
     this.status = { ...newStatus(settings.name, definition.type, 'starting', deps.groupPrefix), summary: definition.summary };
   }
 
+  /** The health of the connector's Kafka consumer (absent before it started). */
+  health(): HealthSnapshot | undefined {
+    return this.#consumer?.health.snapshot();
+  }
+
   async start(): Promise<void> {
     const { producer } = this.#deps;
     await this.#connector.start({
@@ -82,6 +94,9 @@ export class ConnectorRunner {
     });
     this.#consumer = await startGroupConsumer(this.#deps.client, {
       groupId: this.status.group,
+      component: `connector ${this.#settings.name}`,
+      ...(this.#deps.failureExitMs !== undefined && { failureExitMs: this.#deps.failureExitMs }),
+      ...(this.#deps.onFatal !== undefined && { onFatal: this.#deps.onFatal }),
       topic: this.#deps.sourceTopic ?? this.#deps.topics.enriched,
       ...(this.#deps.sessionTimeoutMs !== undefined && { sessionTimeoutMs: this.#deps.sessionTimeoutMs }),
       maxWaitTimeMs: this.#settings.batch.lingerMs,
@@ -104,6 +119,7 @@ export class ConnectorRunner {
       await this.#connector.stop();
     } finally {
       clearTimeout(abandon);
+      clearTimeout(this.#lagTimer);
       this.status.state = 'stopped';
     }
   }
@@ -150,7 +166,6 @@ export class ConnectorRunner {
             this.status.lastError = error.message;
             metrics.retried.inc({ connector: name });
             this.#log.warn({ attempt, delayMs, pending, error: error.message }, 'send failed; retrying');
-            await batch.heartbeat().catch(() => {});
           },
         });
       } finally {
@@ -173,13 +188,32 @@ export class ConnectorRunner {
     }
 
     await this.#deadLetter(deadLetters);
-    const last = batch.records[batch.records.length - 1]!;
-    batch.resolve(last.offset);
-    await batch.commit((BigInt(last.offset) + 1n).toString());
-    const lag = Math.max(0, Number(batch.highWatermark) - Number(last.offset) - 1);
-    this.#lag.set(batch.partition, lag);
+    // A partition taken away meanwhile is its new owner's to commit (it delivers the batch again).
+    if (batch.isStale()) return;
+    await batch.commit();
+    this.#scheduleLag();
+  }
+
+  /** Lag is measured against the partitions' ends (data records only), at most once a second. */
+  #scheduleLag(): void {
+    if (this.#lagTimer !== undefined || this.#consumer === undefined) return;
+    this.#lagTimer = setTimeout(() => {
+      this.#lagTimer = undefined;
+      void this.refreshLag().catch(() => {});
+    }, 1000);
+    this.#lagTimer.unref();
+  }
+
+  /** Measures the lag of every assigned partition now. */
+  async refreshLag(): Promise<number> {
+    const lags = (await this.#consumer?.lag()) ?? new Map<number, number>();
+    const name = this.#settings.name;
+    for (const [partition, lag] of lags) {
+      this.#lag.set(partition, lag);
+      this.#deps.metrics.lag.set({ connector: name, partition: String(partition) }, lag);
+    }
     this.status.lag = [...this.#lag.values()].reduce((sum, n) => sum + n, 0);
-    metrics.lag.set({ connector: name, partition: String(batch.partition) }, lag);
+    return this.status.lag;
   }
 
   async #deadLetter(letters: ReadonlyArray<{ record: IncomingRecord; stage: string; error: Error; attempts: number }>): Promise<void> {

@@ -56,5 +56,10 @@ export const RuntimeSettings = z
     /** How long SIGTERM waits for in-flight batches before abandoning them (they are redelivered). */
     shutdownGraceMs: z.number().int().min(0).default(10_000),
     sessionTimeoutMs: z.number().int().min(6000).default(30_000),
+    /**
+     * How long a component may fail to reach Kafka before the process exits non-zero, for its
+     * process manager to restart it. Meanwhile it retries with backoff and /readyz says why.
+     */
+    failureExitMs: z.number().int().min(1000).default(5 * 60_000),
   })
   .prefault({});

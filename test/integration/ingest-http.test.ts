@@ -7,6 +7,7 @@ import { INGESTIBLE_TYPES, IngestEvent } from '../../src/model/events.js';
 import { silentLogger } from '../../src/log.js';
 import { startService, type RunningService } from '../../src/service.js';
 import { ingestFixture, readFixture } from '../helpers/fixtures.js';
+import { eventually } from '../helpers/eventually.js';
 import { dropTopics, readAll, testConfig } from '../helpers/kafka.js';
 
 const TOKEN = 'test-token-9f2c';
@@ -207,9 +208,20 @@ test('the events topic holds exactly the accepted events, keyed by host id, deco
   assert.equal(keylime.type === 'trust.change' && keylime.payload.attestationService, 'keylime');
 });
 
-test('health and readiness', async () => {
+test('health and readiness: every component listed, each doing its work', async () => {
   assert.equal((await fetch(`${service.url}/healthz`)).status, 200);
-  assert.deepEqual(await (await fetch(`${service.url}/readyz`)).json(), { status: 'ready' });
+  let body: { status: string; components: Array<{ component: string; state: string; ready: boolean }> } = { status: '', components: [] };
+  await eventually(async () => {
+    const response = await fetch(`${service.url}/readyz`);
+    body = (await response.json()) as typeof body;
+    return response.status === 200;
+  }, 'readyz to answer 200');
+  assert.equal(body.status, 'ready');
+  assert.deepEqual(
+    body.components.map((c) => c.component).sort(),
+    ['compliance view', 'host-state view', 'ingest', 'kafka', 'processor'],
+  );
+  assert.ok(body.components.every((c) => c.ready && c.state === 'running'), JSON.stringify(body.components));
 });
 
 function without(event: Record<string, unknown>, key: string) {

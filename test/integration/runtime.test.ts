@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { z } from 'zod';
 import { DLQ_HEADERS } from '../../src/dlq/headers.js';
 import { createRecordProducer, type RecordProducer } from '../../src/kafka/producer.js';
-import { ensureTopics } from '../../src/kafka/topics.js';
+import { committedOffsets, ensureTopics } from '../../src/kafka/topics.js';
 import { silentLogger } from '../../src/log.js';
 import { decodeEvent, encodeEvent } from '../../src/model/avro.js';
 import type { CanonicalEvent } from '../../src/model/events.js';
@@ -80,14 +80,8 @@ async function until(check: () => boolean | Promise<boolean>, what: string, time
 }
 
 async function committed(group: string, topic: string): Promise<number> {
-  const admin = testClient().admin();
-  await admin.connect();
-  try {
-    const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    return offsets!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-  } finally {
-    await admin.disconnect();
-  }
+  const offsets = await committedOffsets(testClient(), group, topic);
+  return [...offsets.values()].reduce((sum, offset) => sum + Number(offset), 0);
 }
 
 before(async () => {
