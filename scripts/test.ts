@@ -1,6 +1,7 @@
 /**
  * `npm test`: starts what the suite needs (the local Kafka broker), runs every test file under
  * test/ with node's test runner, and stops what it started. `npm test -- FILE...` runs a subset.
+ * `npm run soak` runs the long fault and soak variants under test/soak/ instead.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -14,7 +15,14 @@ function testFiles(dir: string): string[] {
     .sort();
 }
 
-const files = process.argv.length > 2 ? process.argv.slice(2) : testFiles(join(PROJECT_ROOT, 'test')).map((f) => relative(PROJECT_ROOT, f));
+// `npm test` runs everything under test/ but the soak variants; `npm run soak` runs those alone.
+const soak = process.argv[2] === '--soak';
+const args = process.argv.slice(soak ? 3 : 2);
+const soakDir = join(PROJECT_ROOT, 'test', 'soak');
+const files =
+  args.length > 0
+    ? args
+    : (soak ? testFiles(soakDir) : testFiles(join(PROJECT_ROOT, 'test')).filter((file) => !file.startsWith(soakDir))).map((f) => relative(PROJECT_ROOT, f));
 const say = (line: string) => process.stderr.write(`[test setup] ${line}\n`);
 
 const broker = await startLocalKafka({ onProgress: say });
@@ -26,7 +34,7 @@ const exitCode = await new Promise<number>((resolve) => {
       'tsx',
       '--test',
       '--test-reporter=spec',
-      `--test-concurrency=${process.env.TRUSTWIRE_TEST_CONCURRENCY ?? 2}`,
+      `--test-concurrency=${process.env.TRUSTWIRE_TEST_CONCURRENCY ?? (soak ? 1 : 2)}`,
       // A file whose tests are done ends even if a client left a socket open: a leak must fail
       // loudly in its own test, not hang the whole run until CI's time is out.
       '--test-force-exit',
@@ -34,7 +42,7 @@ const exitCode = await new Promise<number>((resolve) => {
     ], {
     cwd: PROJECT_ROOT,
     stdio: 'inherit',
-    env: { ...process.env, TRUSTWIRE_TEST_BROKERS: broker.brokers.join(',') },
+    env: { ...process.env, TRUSTWIRE_TEST_BROKERS: broker.brokers.join(','), ...(soak && { TRUSTWIRE_SOAK: '1' }) },
   });
   child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
 });

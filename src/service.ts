@@ -141,6 +141,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         await processor?.stop();
         await view.stop();
         await complianceView.stop();
+        writer.close();
         const last = producer;
         producer = undefined;
         await last?.disconnect();

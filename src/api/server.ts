@@ -28,7 +28,9 @@ export function createServer(options: ServerOptions): FastifyInstance {
 
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
     const { status, body, headers } = toErrorResponse(error, options.bodyLimitBytes);
-    if (status >= 500) request.log.error({ err: error, url: request.url }, body.error);
+    // A 503 is an outage the component's health already logs, once; not a line per request.
+    if (status === 503) request.log.debug({ url: request.url, status, error: body.error }, 'request refused');
+    else if (status >= 500) request.log.error({ err: error, url: request.url }, body.error);
     else request.log.info({ url: request.url, status, error: body.error }, 'request refused');
     void reply.code(status).headers(headers).send(body);
   });

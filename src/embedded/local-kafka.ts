@@ -26,6 +26,8 @@ export interface LocalKafkaOptions {
   startTimeoutMs?: number;
   /** Progress lines for a person watching (fetching jars takes a while the first time). */
   onProgress?: (line: string) => void;
+  /** Where the jars are fetched. Default `home`; a test's broker in a temporary home shares the default one's. */
+  libsHome?: string;
 }
 
 export interface LocalKafka {
@@ -106,7 +108,8 @@ function resolveOptions(options: LocalKafkaOptions) {
     label: 'the Kafka broker',
     portHint: 'TRUSTWIRE_KAFKA_PORT',
   };
-  return { paths: pathsFor(home), port, node, timeoutMs: options.startTimeoutMs ?? 90_000, progress: options.onProgress ?? (() => {}) };
+  const libs = options.libsHome !== undefined ? join(resolve(options.libsHome), 'libs') : undefined;
+  return { paths: pathsFor(home, libs), port, node, timeoutMs: options.startTimeoutMs ?? 90_000, progress: options.onProgress ?? (() => {}) };
 }
 
 /** The Kafka version pinned in scripts/kafka/pom.xml. */

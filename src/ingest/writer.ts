@@ -15,6 +15,8 @@ export const TYPE_HEADER = 'trustwire-type';
 export class EventWriter {
   /** Whether Kafka acknowledges writes: one line when that changes, not one per request. */
   readonly health: ComponentHealth;
+  #recovery: NodeJS.Timeout | undefined;
+  #closed = false;
 
   constructor(
     private readonly producer: RecordProducer,
@@ -33,8 +35,35 @@ export class EventWriter {
       );
     } catch (error) {
       this.health.failing(`Kafka does not acknowledge writes to ${this.topic}: ${describeKafkaError(error)}`);
+      this.#watchRecovery();
       throw error;
     }
     this.health.running();
+  }
+
+  /**
+   * After a failed write, checks every 2 s whether Kafka would take one again: readiness comes
+   * back when Kafka does, not only when the next request happens to succeed.
+   */
+  #watchRecovery(): void {
+    if (this.#recovery !== undefined || this.#closed) return;
+    this.#recovery = setTimeout(() => {
+      void this.producer.check(this.topic).then(
+        () => {
+          this.#recovery = undefined;
+          if (this.health.state === 'failing') this.health.running();
+        },
+        () => {
+          this.#recovery = undefined;
+          if (this.health.state === 'failing') this.#watchRecovery();
+        },
+      );
+    }, 2000);
+    this.#recovery.unref();
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#recovery);
   }
 }

@@ -69,7 +69,7 @@ export async function withAdmin<T>(client: KafkaClient, work: (admin: Admin) => 
   try {
     return await work(admin);
   } finally {
-    await admin.close().catch(() => {});
+    await closeWithin(() => admin.close());
   }
 }
 
@@ -108,4 +108,17 @@ function collectCauses(error: unknown): string[] {
   const nested = (error as { errors?: unknown } | undefined)?.errors;
   if (Array.isArray(nested)) for (const inner of nested.slice(0, 2)) if (inner instanceof Error) out.push(inner.message);
   return out;
+}
+
+/** Closes a client without waiting past `ms`: with a broker away, a close can wait for ever. */
+export async function closeWithin(close: () => Promise<unknown>, ms = 5000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    close().catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
 }

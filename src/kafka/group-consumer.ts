@@ -20,7 +20,7 @@ import {
   type Message,
   type MessagesStream,
 } from '@platformatic/kafka';
-import { describeKafkaError, type KafkaClient } from './client.js';
+import { closeWithin, describeKafkaError, type KafkaClient } from './client.js';
 import { ComponentHealth } from './health.js';
 import type { IncomingRecord } from './reader.js';
 import { CONSUMER_OF, MESSAGE_OF, type SourcedRecord } from './transactional.js';
@@ -78,7 +78,7 @@ export interface GroupConsumer {
 
 const CLOSE_TIMEOUT_MS = 5000;
 const BACKOFF_MIN_MS = 500;
-const BACKOFF_MAX_MS = 15_000;
+const BACKOFF_MAX_MS = 5000;
 
 export async function startGroupConsumer(client: KafkaClient, options: GroupConsumerOptions): Promise<GroupConsumer> {
   const { topic, groupId } = options;
@@ -98,6 +98,18 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
   let failure: Error | undefined;
   const committed = new Map<number, bigint>();
   const idle = new Set<Promise<void>>();
+
+  /**
+   * The member's partitions, as the client holds them now. A rejoin can happen on the client's
+   * own (its heartbeat told it to) at any moment, so this is read, never remembered.
+   */
+  function liveAssignment(): number[] {
+    return [...(consumer?.assignments?.find((a) => a.topic === topic)?.partitions ?? [])];
+  }
+
+  function isAssigned(partition: number): boolean {
+    return liveAssignment().includes(partition);
+  }
 
   function lane(partition: number): PartitionLane {
     let entry = partitions.get(partition);
@@ -136,7 +148,7 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
       const offset = message.offset;
       // A rejoin makes the client fetch again from the committed offset: drop what was handed over.
       if (entry.position !== undefined && offset < entry.position) continue;
-      if (!assigned.includes(message.partition)) continue;
+      if (!isAssigned(message.partition)) continue;
       entry.queue.push(toSourcedRecord(message, consumer!));
       entry.position = offset + 1n;
       queued++;
@@ -289,16 +301,8 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
 
   async function closeQuietly(target: BufferStream | BufferConsumer | undefined): Promise<void> {
     if (target === undefined) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      // A consumer is closed with force (its streams with it); a stream's close takes no force.
-      (target instanceof Consumer ? target.close(true) : target.close()).catch(() => {}),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
-        timer.unref();
-      }),
-    ]);
-    clearTimeout(timer);
+    // A consumer is closed with force (its streams with it); a stream's close takes no force.
+    await closeWithin(() => (target instanceof Consumer ? target.close(true) : target.close()), CLOSE_TIMEOUT_MS);
   }
 
   async function waitHandlers(): Promise<void> {
@@ -318,7 +322,8 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
         if (previous !== undefined) void closeQuietly(previous);
         attempt = 0;
         failingSince = undefined;
-        health.running();
+        // Running once the member is in its group; the next heartbeat says so otherwise.
+        if (consumer.isActive()) health.running();
         // Until something asks for a new stream (a rewind, a failure, stop).
         await new Promise<void>((resolve) => {
           wake = resolve;
@@ -334,12 +339,17 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
         const cause = error instanceof Error ? error : new Error(String(error));
         failingSince ??= Date.now();
         health.failing(describeKafkaError(cause));
-        // In-flight handlers finish (or give up) before the member they belong to is closed.
+        // In-flight handlers finish (or give up) before their stream is closed.
         await waitHandlers();
-        const broken = consumer;
         const brokenStream = stream;
-        consumer = undefined;
         stream = undefined;
+        // The member is kept: a new stream on it rejoins the group with the same member id. A new
+        // member would wait, in its first join, for the old one's session to time out (a minute),
+        // since a member lost while the broker was away never left the group.
+        if (consumer !== undefined && isClosedClientError(cause)) {
+          void closeQuietly(consumer);
+          consumer = undefined;
+        }
         failure = undefined;
         for (const entry of partitions.values()) {
           entry.epoch++;
@@ -348,10 +358,8 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
           entry.endOffset = undefined;
         }
         queued = 0;
-        assigned = [];
         committed.clear();
         await closeQuietly(brokenStream);
-        await closeQuietly(broken);
         if (Date.now() - failingSince > failureExitMs) {
           health.fatal(describeKafkaError(cause));
           options.onFatal?.(cause);
@@ -397,6 +405,10 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
       health.stopped();
     },
   };
+}
+
+function isClosedClientError(error: Error): boolean {
+  return /client is closed/i.test(describeKafkaError(error));
 }
 
 interface PartitionLane {

@@ -1,6 +1,6 @@
 import { compatibilityPartitioner, ProduceAcks, Producer, type MessageToProduce } from '@platformatic/kafka';
 import type { KafkaClient } from './client.js';
-import { describeKafkaError } from './client.js';
+import { closeWithin, describeKafkaError } from './client.js';
 import { KafkaUnavailable } from './errors.js';
 import { chunkBySize } from './chunks.js';
 
@@ -22,6 +22,8 @@ export interface RecordProducer {
    * written. Throws KafkaUnavailable when Kafka did not acknowledge them within the bound.
    */
   send(topic: string, records: readonly OutgoingRecord[]): Promise<RecordMetadata[]>;
+  /** Resolves when the producer reaches the cluster and every partition of `topic` has a leader. */
+  check(topic: string): Promise<void>;
   disconnect(): Promise<void>;
 }
 
@@ -76,7 +78,23 @@ export async function createRecordProducer(client: KafkaClient, options: RecordP
         clearTimeout(timer);
       }
     },
-    disconnect: () => producer.close(true).catch(() => {}),
+    async check(topic) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          (async () => {
+            const metadata = await producer.metadata({ topics: [topic], forceUpdate: true });
+            if (metadata.topics.get(topic)?.partitions.some((partition) => partition.leader < 0) !== false) throw new Error(`${topic} has partitions without a leader`);
+          })(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new KafkaUnavailable(`no answer within ${ackTimeoutMs} ms`)), ackTimeoutMs);
+          }),
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    disconnect: () => closeWithin(() => producer.close(true)),
   };
 }
 

@@ -1,6 +1,6 @@
 import { Consumer, FetchIsolationLevels, MessagesStreamFallbackModes, MessagesStreamModes, type Message } from '@platformatic/kafka';
 import { randomUUID } from 'node:crypto';
-import type { KafkaClient } from './client.js';
+import { closeWithin, type KafkaClient } from './client.js';
 import { startGroupConsumer, type GroupConsumer } from './group-consumer.js';
 import type { ComponentHealth } from './health.js';
 
@@ -82,18 +82,10 @@ async function readFromBeginning(
     done,
     joined,
     async close() {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        (async () => {
-          await stream.close().catch(() => {});
-          await consumer.close(true).catch(() => {});
-        })(),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, 5000);
-          timer.unref();
-        }),
-      ]);
-      clearTimeout(timer);
+      await closeWithin(async () => {
+        await stream.close().catch(() => {});
+        await consumer.close(true);
+      });
     },
   };
 }

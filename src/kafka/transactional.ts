@@ -1,6 +1,6 @@
 import { compatibilityPartitioner, ProduceAcks, Producer, type Consumer, type Message } from '@platformatic/kafka';
 import { chunkBySize } from './chunks.js';
-import { kafkaErrorCodes, type KafkaClient } from './client.js';
+import { closeWithin, kafkaErrorCodes, type KafkaClient } from './client.js';
 import type { IncomingRecord } from './reader.js';
 import { recordSize, toMessage } from './producer.js';
 
@@ -88,6 +88,6 @@ export async function createTransactionalProducer(client: KafkaClient, transacti
         throw error;
       }
     },
-    disconnect: () => producer.close(true).catch(() => {}),
+    disconnect: () => closeWithin(() => producer.close(true)),
   };
 }

@@ -1,4 +1,4 @@
-import { HostState, UserState } from './state.js';
+import { HostState, SeenIds, UserState } from './state.js';
 
 /**
  * The changelog `trustwire.host-state`: one compacted record per key, JSON, pinned to the
@@ -7,9 +7,14 @@ import { HostState, UserState } from './state.js';
  */
 export const HOST_KEY_PREFIX = 'host:';
 export const USER_KEY_PREFIX = 'user:';
+export const SEEN_KEY_PREFIX = 'seen:';
 export const RESTORE_MARKER_KEY = '\u0000trustwire.restore-marker';
 
-export type ChangelogEntry = { kind: 'host'; state: HostState } | { kind: 'user'; state: UserState } | { kind: 'marker' };
+export type ChangelogEntry =
+  | { kind: 'host'; state: HostState }
+  | { kind: 'user'; state: UserState }
+  | { kind: 'seen'; hostId: string; ids: string[] }
+  | { kind: 'marker' };
 
 export function hostKey(hostId: string): string {
   return `${HOST_KEY_PREFIX}${hostId}`;
@@ -19,7 +24,12 @@ export function userKey(userId: string): string {
   return `${USER_KEY_PREFIX}${userId}`;
 }
 
-export function encodeState(state: HostState | UserState): Buffer {
+/** The ids of a host's last events, for recognising a resent one. */
+export function seenKey(hostId: string): string {
+  return `${SEEN_KEY_PREFIX}${hostId}`;
+}
+
+export function encodeState(state: HostState | UserState | string[]): Buffer {
   return Buffer.from(JSON.stringify(state));
 }
 
@@ -30,5 +40,6 @@ export function decodeChangelog(key: string, value: Buffer | null): ChangelogEnt
   const json: unknown = JSON.parse(value.toString('utf8'));
   if (key.startsWith(HOST_KEY_PREFIX)) return { kind: 'host', state: HostState.parse(json) };
   if (key.startsWith(USER_KEY_PREFIX)) return { kind: 'user', state: UserState.parse(json) };
+  if (key.startsWith(SEEN_KEY_PREFIX)) return { kind: 'seen', hostId: key.slice(SEEN_KEY_PREFIX.length), ids: SeenIds.parse(json) };
   throw new Error(`not a trustwire changelog key: ${JSON.stringify(key)}`);
 }

@@ -18,12 +18,19 @@ import {
   type AlertSpec,
 } from './alerts.js';
 import { enrichmentOf, geolocationOf, newHostState, type HostRef } from './enrichment.js';
-import type { HostState, ProcessorRules, UserState } from './state.js';
+import { SEEN_IDS_PER_HOST, type HostState, type ProcessorRules, type UserState } from './state.js';
 
 /** The state of one input partition, as the worker holds it in memory. */
 export interface PartitionState {
   hosts: Map<string, HostState>;
   users: Map<string, UserState>;
+  /** Per host, the ids of its last events (SEEN_IDS_PER_HOST), to drop a resent one. */
+  seen: Map<string, string[]>;
+}
+
+/** An empty partition state. */
+export function emptyPartitionState(): PartitionState {
+  return { hosts: new Map(), users: new Map(), seen: new Map() };
 }
 
 /** Where a VM runs, from a fleet-wide view (other partitions included); may be slightly stale. */
@@ -32,8 +39,11 @@ export type LocateWorkload = (workloadId: string) => HostState | undefined;
 export interface ProcessResult {
   /** The input event enriched, first; then derived alert events (type 'alert'), in a stable order. */
   outputs: CanonicalEvent[];
-  /** Keys of state that changed: host ids, and `user:<userId>` for user state. */
+  /** Keys of state that changed: host ids, and `user:<userId>` for user state (the seen ids of
+   * `event.host.id` change with every event that is not a duplicate). */
   changed: string[];
+  /** True when the event's id was among its host's last ones: a resend, dropped with no output. */
+  duplicate?: boolean;
 }
 
 /** What scoring needs: the hardening templates, the waivers in force, the scoring model. */
@@ -76,6 +86,9 @@ export function processEvent(
   locate?: LocateWorkload,
   compliance?: ComplianceSettings,
 ): ProcessResult {
+  const seen = state.seen.get(event.host.id) ?? [];
+  if (seen.includes(event.id)) return { outputs: [], changed: [], duplicate: true };
+  state.seen.set(event.host.id, [...seen.slice(-(SEEN_IDS_PER_HOST - 1)), event.id]);
   const context: Context = { event, state, rules, locate, compliance, changed: new Set(), alerts: [], derived: [] };
   const host = applyEvent(event, context);
   const enrichment = enrichmentOf(host);

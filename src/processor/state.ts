@@ -75,6 +75,15 @@ export const UserState = z.strictObject({
 });
 export type UserState = z.infer<typeof UserState>;
 
+/**
+ * Ids of a host's last events, newest last (changelog key `seen:<host id>`). A collector that
+ * retries after a lost answer (a 503 while Kafka was away, whose write landed after all) sends
+ * the same ids again; the processor drops an id it has seen among these.
+ */
+export const SeenIds = z.array(Name).max(1000);
+/** How many of a host's last event ids are remembered. */
+export const SEEN_IDS_PER_HOST = 128;
+
 /** Alert thresholds; the processor's section of the configuration. */
 export const ProcessorRules = z.strictObject({
   sessionTimeoutMs: z

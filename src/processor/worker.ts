@@ -19,8 +19,8 @@ import type { Logger } from '../log.js';
 import { decodeEvent, encodeEvent } from '../model/avro.js';
 import { CanonicalEvent } from '../model/events.js';
 import { fieldErrors, ValidationError } from '../model/validation.js';
-import { decodeChangelog, encodeState, hostKey, RESTORE_MARKER_KEY, USER_KEY_PREFIX, userKey } from './changelog.js';
-import { processEvent, type ComplianceSettings, type LocateWorkload, type PartitionState } from './logic.js';
+import { decodeChangelog, encodeState, hostKey, RESTORE_MARKER_KEY, SEEN_KEY_PREFIX, seenKey, USER_KEY_PREFIX, userKey } from './changelog.js';
+import { emptyPartitionState, processEvent, type ComplianceSettings, type LocateWorkload, type PartitionState } from './logic.js';
 import type { ProcessorRules } from './state.js';
 
 /** The processor's consumer group for a group prefix (`kafka.groupPrefix`, default `trustwire`). */
@@ -47,6 +47,8 @@ export interface ProcessorStats {
   consumed: number;
   produced: number;
   deadLettered: number;
+  /** Events dropped as resends of an id the host's state had seen. */
+  duplicates: number;
   transactions: number;
   assigned: number[];
 }
@@ -68,7 +70,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
   const { client, topics, rules, logger } = options;
   const groupId = options.groupId ?? processorGroup();
   const log = logger.child({ component: 'processor', groupId });
-  const stats: ProcessorStats = { consumed: 0, produced: 0, deadLettered: 0, transactions: 0, assigned: [] };
+  const stats: ProcessorStats = { consumed: 0, produced: 0, deadLettered: 0, duplicates: 0, transactions: 0, assigned: [] };
   const owned = new Map<number, OwnedPartition>();
   let stopping = false;
   let restoring: Promise<void> = Promise.resolve();
@@ -100,7 +102,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
     for (const partition of partitions) {
       if (stopping) throw new Error('processor stopping');
       const producer = await createTransactionalProducer(client, `${groupId}.${topics.events}.${partition}`);
-      taken.set(partition, { producer, state: { hosts: new Map(), users: new Map() }, startOffset: 0n });
+      taken.set(partition, { producer, state: emptyPartitionState(), startOffset: 0n });
       const nonce = randomUUID();
       nonces.set(partition, nonce);
       await producer.commit([{ topic: topics.hostState, partition, key: RESTORE_MARKER_KEY, value: Buffer.from(nonce) }]);
@@ -112,8 +114,10 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
       if (entry === null) {
         const key = record.key ?? '';
         if (key.startsWith(USER_KEY_PREFIX)) state.users.delete(key.slice(USER_KEY_PREFIX.length));
+        else if (key.startsWith(SEEN_KEY_PREFIX)) state.seen.delete(key.slice(SEEN_KEY_PREFIX.length));
         else state.hosts.delete(key.slice(key.indexOf(':') + 1));
       } else if (entry.kind === 'host') state.hosts.set(entry.state.hostId, entry.state);
+      else if (entry.kind === 'seen') state.seen.set(entry.hostId, entry.ids);
       else state.users.set(entry.state.userId, entry.state);
       return false;
     });
@@ -135,6 +139,9 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
         // A partition kept across a rebalance was processed by no one else meanwhile: its state stands.
         await takeOver(partitions.filter((partition) => !owned.has(partition)));
       });
+    // Handled here (a take-over that fails with Kafka away must not be an unhandled rejection);
+    // the next batch awaits `restoring` again and fails, and the consumer's supervisor retries.
+    restoring.catch((error: unknown) => log.info({ partitions, error: describeKafkaError(error) }, 'take-over did not finish; retrying'));
   }
 
   async function eachBatch(batch: GroupBatch): Promise<BatchOutcome> {
@@ -177,6 +184,11 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
       deadLetter(record, 'process', error as Error, out);
       return;
     }
+    if (result.duplicate) {
+      stats.duplicates++;
+      log.debug({ partition: record.partition, offset: record.offset, eventId: event.id }, 'resent event dropped');
+      return;
+    }
     // All of an event's outputs, or none: an alert without the event it is about would mislead.
     let encoded: TransactionalRecord[];
     try {
@@ -192,6 +204,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
     }
     out.push(...encoded);
     for (const key of result.changed) changed.add(key);
+    changed.add(seenKey(event.host.id));
   }
 
   /** Decodes and holds the record to the contract; what fails goes to the DLQ with the reason. */
@@ -234,6 +247,10 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
   }
 
   function stateRecord(key: string, state: PartitionState, partition: number): TransactionalRecord {
+    if (key.startsWith(SEEN_KEY_PREFIX)) {
+      const ids = state.seen.get(key.slice(SEEN_KEY_PREFIX.length));
+      return { topic: topics.hostState, partition, key, value: ids ? encodeState(ids) : null };
+    }
     if (key.startsWith(USER_KEY_PREFIX)) {
       const user = state.users.get(key.slice(USER_KEY_PREFIX.length));
       return { topic: topics.hostState, partition, key: userKey(key.slice(USER_KEY_PREFIX.length)), value: user ? encodeState(user) : null };

@@ -6,7 +6,7 @@ import { CanonicalEvent, type EventOf } from '../../src/model/events.js';
 import { EventId } from '../../src/model/primitives.js';
 import { geolocationOf } from '../../src/processor/enrichment.js';
 import { processEvent, type LocateWorkload, type PartitionState, type ProcessResult } from '../../src/processor/logic.js';
-import { HostState, ProcessorRules, UserState } from '../../src/processor/state.js';
+import { HostState, SEEN_IDS_PER_HOST, ProcessorRules, UserState } from '../../src/processor/state.js';
 import { eventFixture } from '../helpers/fixtures.js';
 
 // ---- builders ------------------------------------------------------------------------------
@@ -92,8 +92,13 @@ function adminAction(time: number, hostId: string, outcome: 'success' | 'denied'
   return canonical({ ...base, host: hostOf(hostId), time, payload });
 }
 
+/** The state rules act on: hosts and users (not the seen ids, which every event adds to). */
+function domainState(state: PartitionState) {
+  return { hosts: state.hosts, users: state.users };
+}
+
 function freshState(): PartitionState {
-  return { hosts: new Map(), users: new Map() };
+  return { hosts: new Map(), users: new Map(), seen: new Map() };
 }
 
 /** processEvent, holding every output to the contract: zod and the Avro schema the worker writes. */
@@ -147,6 +152,20 @@ test('a host never seen before is unknown; its first trusted report makes it tru
   assert.deepEqual(trusted.outputs[0]!.enrichment?.trust, trust);
   assert.deepEqual(trusted.changed, ['esx-new-01']);
   assert.equal(state.hosts.get('esx-new-01')!.name, 'esx-new-01.dc.example.net');
+});
+
+test('an event resent with an id its host has seen is dropped: no output, no state change', () => {
+  const state = freshState();
+  const first = trustChange('esx-new-01', T0, 'untrusted');
+  assert.equal(process(state, first).outputs.length > 0, true);
+  const before = structuredClone(state.hosts.get('esx-new-01'));
+  const again = process(state, { ...first, time: T0 + 5 });
+  assert.deepEqual(again, { outputs: [], changed: [], duplicate: true });
+  assert.deepEqual(state.hosts.get('esx-new-01'), before);
+  // Only the last SEEN_IDS_PER_HOST ids are kept: the oldest falls out of the window.
+  for (let i = 1; i <= SEEN_IDS_PER_HOST; i++) process(state, { ...first, id: `019ac1a2-0000-7000-8000-${String(i).padStart(12, '0')}`, time: T0 + i });
+  assert.equal(state.seen.get('esx-new-01')!.length, SEEN_IDS_PER_HOST);
+  assert.equal(process(state, first).duplicate, undefined, 'out of the window: processed again');
 });
 
 test('since stays when a report repeats the status, and moves when the status changes', () => {
@@ -212,7 +231,7 @@ test('a denied placement changes no state', () => {
   const before = structuredClone(state);
   const result = process(state, decision(T0 + 4 * MIN, 'vm.migrate', HR, 'esx-par1-01', { source: 'esx-fra1-02', decision: 'deny' }));
   assert.deepEqual(result.changed, []);
-  assert.deepEqual(state, before);
+  assert.deepEqual(domainState(state), domainState(before), 'hosts and users unchanged (only the seen ids move)');
   assert.deepEqual(alertsOf(result), []);
   assert.equal(result.outputs[0]!.enrichment?.hostId, 'esx-par1-01');
 });
@@ -516,7 +535,7 @@ test('alert inputs are enriched and never raise alerts or change state', () => {
   const result = process(state, input);
   assert.deepEqual(result.outputs.length, 1);
   assert.deepEqual(result.changed, []);
-  assert.deepEqual(state, before);
+  assert.deepEqual(domainState(state), domainState(before), 'hosts and users unchanged (only the seen ids move)');
   assert.equal(result.outputs[0]!.enrichment?.trust.status, 'untrusted');
 });
 
