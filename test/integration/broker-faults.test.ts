@@ -9,12 +9,11 @@ import { after, before, test } from 'node:test';
 import { pino } from 'pino';
 import { Secret } from '../../src/config/secret.js';
 import { createKafkaClient } from '../../src/kafka/client.js';
-import { readRecords } from '../../src/kafka/reader.js';
 import { silentLogger } from '../../src/log.js';
-import { decodeEvent } from '../../src/model/avro.js';
 import { startService, type RunningService } from '../../src/service.js';
 import { eventually } from '../helpers/eventually.js';
 import { ingestFixture } from '../helpers/fixtures.js';
+import { adminActionIds, steadyIngest, tally } from '../helpers/ingest-load.js';
 import { testConfig } from '../helpers/kafka.js';
 import { startOwnBroker, type OwnBroker } from '../helpers/own-broker.js';
 
@@ -24,7 +23,7 @@ let service: RunningService;
 const config = testConfig();
 
 before(async () => {
-  broker = await startOwnBroker(39292);
+  broker = await startOwnBroker(39492);
   config.kafka.brokers = broker.brokers;
   config.kafka.partitions = 3;
   config.processor.sessionTimeoutMs = 6000;
@@ -90,57 +89,29 @@ test('readiness turns 503 within 10 s of the broker going away, ingest answers 5
 });
 
 test('steady ingest with client retries across three broker SIGKILLs: every id answered 202 is on trustwire.events and once on trustwire.enriched', async (t) => {
-  const acknowledged = new Set<string>();
-  let retries = 0;
-  let producing = true;
-  // Two collectors, each posting 20 events every 50 ms and resending a refused batch, same ids.
-  const collector = async () => {
-    while (producing) {
-      const batch = events(20);
-      for (;;) {
-        const response = await post(batch).catch(() => undefined);
-        if (response?.status === 202) break;
-        retries++;
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-      for (const event of batch) acknowledged.add(event.id as string);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  };
-  const collectors = [collector(), collector()];
+  const load = steadyIngest(service.url, TOKEN, { prefix: '0bf1' });
   const recoveries: number[] = [];
   for (let round = 0; round < 3; round++) {
-    const before = acknowledged.size;
-    await eventually(() => acknowledged.size >= before + 200, `ingest flowing before kill ${round + 1}`, 30_000);
+    const before = load.acknowledged.size;
+    await eventually(() => load.acknowledged.size >= before + 200, `ingest flowing before kill ${round + 1}`, 30_000);
     await broker.kill();
     await new Promise((resolve) => setTimeout(resolve, 2000)); // the outage, held for a set time
     await broker.restart();
     const back = Date.now();
-    const after = acknowledged.size;
-    await eventually(() => acknowledged.size >= after + 100, `ingest acknowledged again after restart ${round + 1}`, 60_000);
+    const after = load.acknowledged.size;
+    await eventually(() => load.acknowledged.size >= after + 100, `ingest acknowledged again after restart ${round + 1}`, 60_000);
     recoveries.push(Date.now() - back);
   }
-  producing = false;
-  await Promise.all(collectors);
+  await load.stop();
 
   const client = createKafkaClient({ brokers: broker.brokers, clientId: 'broker-faults-check' }, silentLogger);
-  const idsOf = async (topic: string, expected: number) => {
-    let ids: string[] = [];
-    await eventually(async () => {
-      const records = await readRecords(client, { topic, limit: Number.MAX_SAFE_INTEGER, idleMs: 1500, timeoutMs: 30_000 });
-      ids = records.filter((r) => r.headers['trustwire-type'] === 'admin.action').map((r) => decodeEvent(r.value!).id);
-      return new Set(ids).size >= expected;
-    }, `${expected} ids on ${topic}`, 90_000, 1000);
-    return ids;
-  };
-  const raw = new Set(await idsOf(config.kafka.topics.events, acknowledged.size));
-  const enriched = await idsOf(config.kafka.topics.enriched, acknowledged.size);
-  const lostRaw = [...acknowledged].filter((id) => !raw.has(id));
-  const enrichedSet = new Set(enriched);
-  const lost = [...acknowledged].filter((id) => !enrichedSet.has(id));
-  const duplicated = enriched.length - enrichedSet.size;
-  t.diagnostic(`acknowledged ${acknowledged.size}, client retries ${retries}, on events ${raw.size}, on enriched ${enrichedSet.size}, lost ${lost.length}, duplicated ${duplicated}, recovery after restart (ms) ${recoveries.join(', ')}`);
-  assert.deepEqual(lostRaw, [], 'every id answered 202 is on trustwire.events');
-  assert.deepEqual(lost, [], 'every id answered 202 is on trustwire.enriched');
-  assert.equal(duplicated, 0, 'no id twice on trustwire.enriched (read_committed)');
+  const acknowledged = load.acknowledged;
+  const raw = tally(acknowledged, await adminActionIds(client, config.kafka.topics.events, acknowledged.size));
+  const enriched = tally(acknowledged, await adminActionIds(client, config.kafka.topics.enriched, acknowledged.size));
+  t.diagnostic(
+    `acknowledged ${acknowledged.size}, client retries ${load.retries()}, on events ${raw.distinct}, on enriched ${enriched.distinct}, lost ${enriched.lost.length}, duplicated ${enriched.duplicated}, recovery after restart (ms) ${recoveries.join(', ')}`,
+  );
+  assert.deepEqual(raw.lost, [], 'every id answered 202 is on trustwire.events');
+  assert.deepEqual(enriched.lost, [], 'every id answered 202 is on trustwire.enriched');
+  assert.equal(enriched.duplicated, 0, 'no id twice on trustwire.enriched (read_committed)');
 });

@@ -22,6 +22,11 @@ import { createRecordProducer, type OutgoingRecord } from '../../src/kafka/produ
 import { readRecords } from '../../src/kafka/reader.js';
 import { ensureTopics } from '../../src/kafka/topics.js';
 import { silentLogger } from '../../src/log.js';
+import { Secret } from '../../src/config/secret.js';
+import { startService } from '../../src/service.js';
+import { eventually } from '../helpers/eventually.js';
+import { adminActionIds, steadyIngest, tally } from '../helpers/ingest-load.js';
+import { testConfig } from '../helpers/kafka.js';
 
 // A home and ports of its own: a developer's cluster (29092..) and the suite's broker (19092) are left alone.
 const home = mkdtempSync(join(tmpdir(), 'trustwire-kafka-cluster-'));
@@ -92,6 +97,44 @@ test('a three-node cluster takes acks=all writes with one node killed, and loses
     records(0, 200).map((record) => record.key).sort(),
     'all 200 records, each once',
   );
+});
+
+test('the pipeline on the cluster: a partition leader SIGKILLed under steady ingest with retries, then restarted: every id answered 202 once on trustwire.enriched', { timeout: 300_000 }, async (t) => {
+  const kafka = await startLocalKafkaCluster(cluster);
+  const config = testConfig();
+  config.kafka.brokers = kafka.brokers;
+  config.kafka.replicationFactor = 3;
+  config.processor.sessionTimeoutMs = 6000;
+  config.runtime.sessionTimeoutMs = 6000;
+  const token = 'cluster-faults-token-0123456789';
+  const service = await startService(config, { logger: silentLogger, tokens: [{ name: 'collector', token: new Secret(token, 'inline') }] });
+  const client = createKafkaClient({ brokers: kafka.brokers, clientId: 'trustwire-cluster-check' }, silentLogger);
+  try {
+    const load = steadyIngest(service.url, token, { prefix: '0c1a' });
+    await eventually(() => load.acknowledged.size >= 200, 'ingest flowing on the cluster', 60_000);
+    const victim = (await partitions(client, config.kafka.topics.events))[0]!.leader;
+    await killClusterNode(victim, cluster);
+    const killedAt = Date.now();
+    const atKill = load.acknowledged.size;
+    await eventually(() => load.acknowledged.size >= atKill + 200, 'ingest acknowledged again with a node down', 90_000);
+    const writableAfter = Date.now() - killedAt;
+    await startClusterNode(victim, cluster);
+    const atRestart = load.acknowledged.size;
+    await eventually(() => load.acknowledged.size >= atRestart + 200, 'ingest flowing after the node came back', 60_000);
+    await load.stop();
+
+    const acknowledged = load.acknowledged;
+    const raw = tally(acknowledged, await adminActionIds(client, config.kafka.topics.events, acknowledged.size));
+    const enriched = tally(acknowledged, await adminActionIds(client, config.kafka.topics.enriched, acknowledged.size));
+    t.diagnostic(
+      `node ${victim} killed (leader of events partition 0); acknowledged ${acknowledged.size}, client retries ${load.retries()}, on events ${raw.distinct}, on enriched ${enriched.distinct}, lost ${enriched.lost.length}, duplicated ${enriched.duplicated}; writes acknowledged again ${writableAfter} ms after the kill`,
+    );
+    assert.deepEqual(raw.lost, [], 'every id answered 202 is on trustwire.events');
+    assert.deepEqual(enriched.lost, [], 'every id answered 202 is on trustwire.enriched');
+    assert.equal(enriched.duplicated, 0, 'no id twice on trustwire.enriched (read_committed)');
+  } finally {
+    await service.close();
+  }
 });
 
 test("a stale pid file of one node is reported, and another program on a node's controller port named, before anything starts", async () => {
