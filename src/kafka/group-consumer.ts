@@ -22,6 +22,7 @@ import {
 } from '@platformatic/kafka';
 import { closeWithin, describeKafkaError, type KafkaClient } from './client.js';
 import { ComponentHealth } from './health.js';
+import { ReadCommittedConsumer } from './read-committed.js';
 import type { IncomingRecord } from './reader.js';
 import { CONSUMER_OF, MESSAGE_OF, type SourcedRecord } from './transactional.js';
 
@@ -275,7 +276,7 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
   }
 
   function newMember(): BufferConsumer {
-    const member = new Consumer<Buffer, Buffer, Buffer, Buffer>({
+    const member = new ReadCommittedConsumer({
       ...client.options(`${options.component.replace(/\s+/g, '-')}`, { retries: 5, retryDelay: 500 }),
       groupId,
       autocommit: false,

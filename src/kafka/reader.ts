@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { closeWithin, type KafkaClient } from './client.js';
 import { startGroupConsumer, type GroupConsumer } from './group-consumer.js';
 import type { ComponentHealth } from './health.js';
+import { ReadCommittedConsumer } from './read-committed.js';
 
 export interface IncomingRecord {
   topic: string;
@@ -54,7 +55,7 @@ async function readFromBeginning(
   onMessage: (message: BufferMessage) => void,
 ): Promise<{ done: Promise<void>; close(): Promise<void>; joined: Promise<void> }> {
   const isolationLevel = readCommitted ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED;
-  const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
+  const consumer = new ReadCommittedConsumer({
     ...client.options(prefix, { retries: 5, retryDelay: 500 }),
     groupId: `trustwire-${prefix}-${randomUUID()}`,
     autocommit: false,

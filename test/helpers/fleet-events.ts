@@ -1,0 +1,58 @@
+/**
+ * A fleet's stream of events for load and fault tests: admin actions and trust changes over
+ * many hosts, each with an id assigned here (so a resend after a 503 keeps it, and every id
+ * can be counted at the other end of the pipeline).
+ */
+import { uuidv7 } from 'uuidv7';
+import { ingestFixture } from './fixtures.js';
+
+/** The kinds fleetEvent makes: the processor's outputs of other kinds (alerts) are its own events. */
+export const FLEET_EVENT_KINDS: readonly string[] = ['admin.action', 'trust.change'];
+
+const ADMIN = ingestFixture('admin.action') as { payload: Record<string, unknown> } & Record<string, unknown>;
+const TRUST = ingestFixture('trust.change') as { payload: Record<string, unknown> & { flavors: Array<Record<string, unknown>> } } & Record<string, unknown>;
+const BASE_TIME = 1_780_000_000_000;
+
+export interface FleetEvent extends Record<string, unknown> {
+  id: string;
+}
+
+/**
+ * Event number `n` of a stream over `hosts` hosts (`<prefix>-0` ...), one host after another:
+ * mostly successful admin actions on the host; every tenth round of the fleet a trust change
+ * that flips the host between untrusted and trusted, so state, enrichment and alerts
+ * (flapping, admin success on an untrusted host) are part of the work.
+ */
+export function fleetEvent(n: number, hosts: number, prefix = 'host'): FleetEvent {
+  const hostId = `${prefix}-${n % hosts}`;
+  const round = Math.floor(n / hosts);
+  const time = BASE_TIME + n;
+  if (round % 10 === 9) {
+    const trusted = Math.floor(round / 10) % 2 === 1;
+    const { previousStatus: _previous, ...payload } = TRUST.payload;
+    return {
+      ...TRUST,
+      id: uuidv7(),
+      host: { id: hostId },
+      time,
+      payload: {
+        ...payload,
+        status: trusted ? 'trusted' : 'untrusted',
+        flavors: trusted ? TRUST.payload.flavors.map((flavor) => ({ ...flavor, trusted: true, faults: [] })) : TRUST.payload.flavors,
+      },
+    };
+  }
+  const { error: _error, ...admin } = ADMIN.payload;
+  return {
+    ...ADMIN,
+    id: uuidv7(),
+    host: { id: hostId },
+    time,
+    payload: { ...admin, outcome: 'success', target: { type: 'host', id: hostId }, requestId: `req-${n}` },
+  };
+}
+
+/** Events `from` ... `from + count - 1` of the stream. */
+export function fleetEvents(from: number, count: number, hosts: number, prefix?: string): FleetEvent[] {
+  return Array.from({ length: count }, (_, i) => fleetEvent(from + i, hosts, prefix));
+}
