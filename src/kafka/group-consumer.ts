@@ -142,9 +142,15 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
   function drain(): void {
     if (stream === undefined || stopped) return;
     const source = stream;
-    let message: BufferMessage | null = null;
-    const touched = new Set<number>();
-    while (queued < maxQueued && (message = source.read() as BufferMessage | null) !== null) {
+    // Only a read that returned null says the buffer is empty; a drain that stopped at
+    // maxQueued has not read what is still in it.
+    let emptied = false;
+    while (queued < maxQueued) {
+      const message = source.read() as BufferMessage | null;
+      if (message === null) {
+        emptied = true;
+        break;
+      }
       const entry = lane(message.partition);
       const offset = message.offset;
       // A rejoin makes the client fetch again from the committed offset: drop what was handed over.
@@ -153,10 +159,9 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
       entry.queue.push(toSourcedRecord(message, consumer!));
       entry.position = offset + 1n;
       queued++;
-      touched.add(message.partition);
     }
     // The buffer is empty: the client's position covers every record read, markers included.
-    if (message === null) {
+    if (emptied) {
       for (const partition of assigned) {
         const position = source.offsetsToFetch.get(`${topic}:${partition}`);
         const entry = lane(partition);

@@ -176,3 +176,38 @@ test('lag counts data records only: a consumer at the end of a transactional top
     await consumer.stop();
   }
 });
+
+test('consumer group: with handlers busy and the queue full, every record is handed over before its offset is committed', async () => {
+  const topic = await freshTopic(3);
+  const producer = await createRecordProducer(client);
+  await producer.send(topic, Array.from({ length: 300 }, (_, i) => ({ key: `h${i % 9}`, value: Buffer.from(`m${i}`) })));
+  await producer.disconnect();
+  const groupId = `test-full-${randomUUID()}`;
+  const handed: string[] = [];
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const consumer = await startGroupConsumer(client, {
+    groupId,
+    topic,
+    component: 'test',
+    maxWaitTimeMs: 200,
+    maxBatchRecords: 5,
+    maxQueuedRecords: 20,
+    eachBatch: async (batch) => {
+      await held; // every partition's first batch waits while the client's buffer fills
+      for (const record of batch.records) handed.push(record.value!.toString());
+      await batch.commit();
+    },
+  });
+  try {
+    setTimeout(release, 1500);
+    await eventually(async () => {
+      const offsets = await committedOffsets(client, groupId, topic);
+      return [...offsets.values()].reduce((sum, offset) => sum + Number(offset), 0) === 300;
+    }, 'offsets committed to the end');
+  } finally {
+    await consumer.stop();
+  }
+  assert.equal(new Set(handed).size, 300, 'every record handed over');
+  assert.equal(handed.length, 300, 'each once');
+});
