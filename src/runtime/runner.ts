@@ -3,6 +3,8 @@
  * topic, decode → route → batch → deliver (retries, timeouts) → dead-letter → commit. An offset
  * is committed only once every record at or before it was delivered, skipped or dead-lettered;
  * the backlog waits in Kafka (a partition's next fetch waits for its batch to be delivered).
+ * A partition's batch holds at most `batch.maxEvents` records, so a worker that dies
+ * redelivers at most one send's worth of each partition it held.
  */
 import type { KafkaClient } from '../kafka/client.js';
 import { startGroupConsumer, type GroupBatch, type GroupConsumer } from '../kafka/group-consumer.js';
@@ -19,6 +21,9 @@ import { deliver } from './deliver.js';
 import type { ConnectorMetrics } from './metrics.js';
 import { compileRoute } from './route.js';
 import type { ConnectorInstanceSettings } from './settings.js';
+
+/** Records fetched and waiting for their partition's turn, over all partitions. */
+const QUEUED_RECORDS = 10_000;
 
 export interface ConnectorStatus {
   name: string;
@@ -100,6 +105,13 @@ export class ConnectorRunner {
       topic: this.#deps.sourceTopic ?? this.#deps.topics.enriched,
       ...(this.#deps.sessionTimeoutMs !== undefined && { sessionTimeoutMs: this.#deps.sessionTimeoutMs }),
       maxWaitTimeMs: this.#settings.batch.lingerMs,
+      // A batch is committed once all of it is delivered: one of at most `maxEvents` records is
+      // one send, committed before the next, so a crash redelivers one send per partition, not
+      // the thousands a catching-up fetch holds.
+      maxBatchRecords: this.#settings.batch.maxEvents,
+      // What waits in memory stays what it was with the consumer's default batches (2 × 5000),
+      // or two sends' worth when sends are larger.
+      maxQueuedRecords: Math.max(QUEUED_RECORDS, 2 * this.#settings.batch.maxEvents),
       eachBatch: (batch) => this.#eachBatch(batch),
     });
     this.status.state = 'running';
@@ -131,6 +143,11 @@ export class ConnectorRunner {
     metrics.consumed.inc({ connector: name }, batch.records.length);
     this.status.consumed += batch.records.length;
 
+    // The consumer calls a batch stale once its partition was taken away, and also once it is
+    // stopping. A shutdown is not a reason to give up: the batch gets the grace period to finish
+    // and be committed (past it, #stop aborts it). A batch whose partition moved meanwhile is not
+    // committed by `batch.commit()`, which checks that itself.
+    const stale = () => batch.isStale() && this.status.state !== 'stopping';
     const taken: Array<{ event: CanonicalEvent; record: IncomingRecord }> = [];
     const deadLetters: Array<{ record: IncomingRecord; stage: string; error: Error; attempts: number }> = [];
     for (const record of batch.records) {
@@ -160,7 +177,7 @@ export class ConnectorRunner {
           retry: this.#settings.retry,
           timeoutMs: this.#settings.timeoutMs,
           signal: this.#stop.signal,
-          isStale: batch.isStale,
+          isStale: stale,
           onRetry: async ({ attempt, delayMs, error, pending }) => {
             this.status.retries++;
             this.status.lastError = error.message;
@@ -189,7 +206,7 @@ export class ConnectorRunner {
 
     await this.#deadLetter(deadLetters);
     // A partition taken away meanwhile is its new owner's to commit (it delivers the batch again).
-    if (batch.isStale()) return;
+    if (stale()) return;
     await batch.commit();
     this.#scheduleLag();
   }
