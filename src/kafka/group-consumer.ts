@@ -45,8 +45,15 @@ export interface GroupBatch {
   commit(): Promise<void>;
 }
 
-/** What a handler did with its batch: `rewind` fetches the partition again from its committed offset. */
-export type BatchOutcome = void | 'rewind';
+/**
+ * What a handler did with its batch: `rewind` fetches the partition again from its committed
+ * offset; `rejoin` does that for every partition after rejoining the group (the handler's offset
+ * commit was refused for a stale membership).
+ */
+export type BatchOutcome = void | 'rewind' | 'rejoin';
+
+/** Asks the supervisor for a new stream after a rejoin; not a failure. */
+class RejoinRequested extends Error {}
 
 export interface GroupConsumerOptions {
   groupId: string;
@@ -134,6 +141,7 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
       committed.delete(partition);
     }
     assigned = next;
+    log.debug({ partitions: next }, 'assigned');
     options.onAssignment?.(next);
     schedule();
   }
@@ -221,6 +229,7 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
         .then((outcome) => {
           entry.busy = false;
           if (outcome === 'rewind' && entry.epoch === epoch) rewind(partition);
+          else if (outcome === 'rejoin') fail(new RejoinRequested(`the group refused an offset commit of partition ${partition}: rejoining`));
         })
         .catch((error: unknown) => {
           entry.busy = false;
@@ -236,6 +245,7 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
 
   /** Fetches a partition again from its committed offset: a new stream on the same member (no rejoin). */
   function rewind(partition: number): void {
+    log.debug({ partition }, 'rewinding the partition to its committed offset');
     const entry = lane(partition);
     entry.position = undefined;
     entry.endOffset = undefined;
@@ -317,6 +327,7 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
 
   /** The supervisor: keeps one healthy member with one stream, for as long as it is not stopped. */
   async function supervise(): Promise<void> {
+    let closingPrevious: Promise<void> = Promise.resolve();
     let attempt = 0;
     let failingSince: number | undefined;
     while (!stopped) {
@@ -324,8 +335,9 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
         if (consumer === undefined) consumer = newMember();
         const previous = stream;
         stream = await openStream(consumer);
+        log.debug({ rewound: previous !== undefined }, 'stream opened');
         // The new stream tracks the topic before the old one lets go of it: no rejoin.
-        if (previous !== undefined) void closeQuietly(previous);
+        if (previous !== undefined) closingPrevious = closeQuietly(previous);
         attempt = 0;
         failingSince = undefined;
         // Running once the member is in its group; the next heartbeat says so otherwise.
@@ -343,8 +355,12 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
       } catch (error) {
         if (stopped) break;
         const cause = error instanceof Error ? error : new Error(String(error));
-        failingSince ??= Date.now();
-        health.failing(describeKafkaError(cause));
+        const rejoin = cause instanceof RejoinRequested;
+        if (rejoin) log.info(cause.message);
+        else {
+          failingSince ??= Date.now();
+          health.failing(describeKafkaError(cause));
+        }
         // In-flight handlers finish (or give up) before their stream is closed.
         await waitHandlers();
         const brokenStream = stream;
@@ -365,8 +381,11 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
         }
         queued = 0;
         committed.clear();
+        // Once no stream tracks the topic, the next consume() rejoins the group.
+        await closingPrevious;
         await closeQuietly(brokenStream);
-        if (Date.now() - failingSince > failureExitMs) {
+        if (rejoin) continue; // closing the stream untracked the topic: the next consume rejoins
+        if (failingSince !== undefined && Date.now() - failingSince > failureExitMs) {
           health.fatal(describeKafkaError(cause));
           options.onFatal?.(cause);
           return;

@@ -32,14 +32,20 @@ export interface TransactionalProducer {
   disconnect(): Promise<void>;
 }
 
-const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID']);
+const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+const STALE_MEMBER = new Set(['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID', 'REBALANCE_IN_PROGRESS']);
 
-/**
- * The error Kafka answers once another producer took over the transactional id, or once the
- * group moved the partition to another member (the offset commit carries a stale generation).
- */
+/** The error Kafka answers once another producer took over the transactional id. */
 export function isFenced(error: unknown): boolean {
   return kafkaErrorCodes(error).some((code) => FENCED.has(code));
+}
+
+/**
+ * The offset commit was refused because the consumer's group membership is stale (the group
+ * moved to a new generation without it): fetching again does not help, rejoining does.
+ */
+export function needsRejoin(error: unknown): boolean {
+  return kafkaErrorCodes(error).some((code) => STALE_MEMBER.has(code));
 }
 
 /** The group consumer behind a record, for the transaction's offset commit. */

@@ -13,7 +13,7 @@ import type { ComponentHealth } from '../kafka/health.js';
 import { committedOffsets } from '../kafka/topics.js';
 import type { IncomingRecord } from '../kafka/reader.js';
 import { readPartitionsUntil } from '../kafka/reader.js';
-import { createTransactionalProducer, isFenced, type TransactionalProducer, type TransactionalRecord } from '../kafka/transactional.js';
+import { createTransactionalProducer, isFenced, needsRejoin, type TransactionalProducer, type TransactionalRecord } from '../kafka/transactional.js';
 import { TYPE_HEADER } from '../ingest/writer.js';
 import type { Logger } from '../log.js';
 import { decodeEvent, encodeEvent } from '../model/avro.js';
@@ -165,7 +165,11 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
       // The in-memory state already holds this batch's changes: drop it; the batch is fetched
       // again from the committed offset and the state restored from the changelog.
       await release(batch.partition);
-      if (isFenced(error)) log.info({ partition: batch.partition }, 'partition fenced (another worker took it, or the group moved on); fetching it again');
+      if (needsRejoin(error)) {
+        log.info({ partition: batch.partition, error: describeKafkaError(error) }, 'offset commit refused for a stale group membership; rejoining');
+        return 'rejoin';
+      }
+      if (isFenced(error)) log.info({ partition: batch.partition }, 'another worker took the partition over; fetching it again');
       else log.warn({ partition: batch.partition, error: describeKafkaError(error) }, 'transaction failed; fetching the partition again');
       return 'rewind';
     }
