@@ -105,6 +105,22 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
   let wake: (() => void) | undefined;
   let failure: Error | undefined;
   const committed = new Map<number, bigint>();
+  let lastFetchAt = Date.now();
+  // A watchdog: a stream with partitions, room for records and nothing in hand must fetch at
+  // least every maxWaitTime. One that stops (a fetch whose answer never came after a broker
+  // restart keeps its node "in flight" for two minutes in the client) is replaced.
+  const stallMs = Math.max(30_000, 3 * (options.maxWaitTimeMs ?? 5000));
+  const watchdog = setInterval(() => {
+    const source = stream;
+    if (source === undefined || stopped || failure || assigned.length === 0) return;
+    const idleHere = queued === 0 && source.readableLength === 0 && [...partitions.values()].every((entry) => !entry.busy);
+    if (!idleHere) {
+      lastFetchAt = Date.now();
+      return;
+    }
+    if (Date.now() - lastFetchAt > stallMs) fail(new Error(`the consumer stream of ${topic} has not fetched for ${Math.round((Date.now() - lastFetchAt) / 1000)} s`));
+  }, 5000);
+  watchdog.unref();
   const idle = new Set<Promise<void>>();
 
   /**
@@ -280,7 +296,10 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
       }),
     })) as BufferStream;
     next.on('readable', drain);
-    next.on('fetch', () => setImmediate(() => next === stream && advancePastMarkers(next)));
+    next.on('fetch', () => {
+      lastFetchAt = Date.now();
+      setImmediate(() => next === stream && advancePastMarkers(next));
+    });
     next.on('error', (error: Error) => {
       if (next === stream) fail(error);
     });
@@ -335,6 +354,7 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
         if (consumer === undefined) consumer = newMember();
         const previous = stream;
         stream = await openStream(consumer);
+        lastFetchAt = Date.now();
         log.debug({ rewound: previous !== undefined }, 'stream opened');
         // The new stream tracks the topic before the old one lets go of it: no rejoin.
         if (previous !== undefined) closingPrevious = closeQuietly(previous);
@@ -422,6 +442,7 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
     async stop() {
       if (stopped) return;
       stopped = true;
+      clearInterval(watchdog);
       wake?.();
       await waitHandlers();
       await supervising.catch(() => {});
