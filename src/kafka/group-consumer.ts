@@ -23,7 +23,7 @@ import {
 import { closeWithin, describeKafkaError, type KafkaClient } from './client.js';
 import { ComponentHealth } from './health.js';
 import { ReadCommittedConsumer } from './read-committed.js';
-import type { IncomingRecord } from './reader.js';
+import { toRecord, type IncomingRecord } from './records.js';
 import { CONSUMER_OF, MESSAGE_OF, type SourcedRecord } from './transactional.js';
 
 type BufferConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
@@ -469,19 +469,7 @@ interface PartitionLane {
 }
 
 function toSourcedRecord(message: BufferMessage, consumer: BufferConsumer): SourcedRecord {
-  const headers: Record<string, string> = {};
-  for (const [key, value] of message.headers) headers[key.toString()] = value.toString();
-  return {
-    topic: message.topic,
-    partition: message.partition,
-    offset: message.offset.toString(),
-    key: message.key === undefined || message.key === null ? null : message.key.toString('utf8'),
-    value: message.value === undefined || message.value === null ? null : message.value,
-    headers,
-    timestamp: Number(message.timestamp),
-    [CONSUMER_OF]: consumer,
-    [MESSAGE_OF]: message,
-  };
+  return { ...toRecord(message), [CONSUMER_OF]: consumer, [MESSAGE_OF]: message };
 }
 
 /** Waits `ms`, or less once `cancelled()` says so (checked every 100 ms). */

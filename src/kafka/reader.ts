@@ -4,16 +4,9 @@ import { closeWithin, type KafkaClient } from './client.js';
 import { startGroupConsumer, type GroupConsumer } from './group-consumer.js';
 import type { ComponentHealth } from './health.js';
 import { ReadCommittedConsumer } from './read-committed.js';
+import { toRecord, type IncomingRecord } from './records.js';
 
-export interface IncomingRecord {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: string | null;
-  value: Buffer | null;
-  headers: Record<string, string>;
-  timestamp: number;
-}
+export type { IncomingRecord } from './records.js';
 
 export interface ReadOptions {
   topic: string;
@@ -29,19 +22,6 @@ export interface ReadOptions {
 
 type BufferMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 
-function toRecord(message: BufferMessage): IncomingRecord {
-  const headers: Record<string, string> = {};
-  for (const [key, value] of message.headers) headers[key.toString()] = value.toString();
-  return {
-    topic: message.topic,
-    partition: message.partition,
-    offset: message.offset.toString(),
-    key: message.key == null ? null : message.key.toString('utf8'),
-    value: message.value ?? null,
-    headers,
-    timestamp: Number(message.timestamp),
-  };
-}
 
 /**
  * A throwaway group member that reads a whole topic from its beginning and commits nothing, until

@@ -1,7 +1,7 @@
 import { compatibilityPartitioner, ProduceAcks, Producer, type Consumer, type Message } from '@platformatic/kafka';
 import { chunkBySize } from './chunks.js';
 import { closeWithin, kafkaErrorCodes, type KafkaClient } from './client.js';
-import type { IncomingRecord } from './reader.js';
+import type { IncomingRecord } from './records.js';
 import { recordSize, toMessage } from './producer.js';
 
 export interface TransactionalRecord {
