@@ -5,13 +5,16 @@
  */
 export const MAX_REQUEST_BYTES = 512 * 1024;
 
-/** Splits records into consecutive runs of at most `maxBytes` each (a lone larger record alone). */
-export function* chunkBySize<T>(records: readonly T[], sizeOf: (record: T) => number, maxBytes = MAX_REQUEST_BYTES): Generator<T[]> {
+/**
+ * Splits records into consecutive runs of at most `maxBytes` and `maxCount` records each (a
+ * lone larger record alone).
+ */
+export function* chunkBySize<T>(records: readonly T[], sizeOf: (record: T) => number, maxBytes = MAX_REQUEST_BYTES, maxCount = Infinity): Generator<T[]> {
   let chunk: T[] = [];
   let bytes = 0;
   for (const record of records) {
     const size = sizeOf(record);
-    if (chunk.length > 0 && bytes + size > maxBytes) {
+    if (chunk.length > 0 && (chunk.length >= maxCount || bytes + size > maxBytes)) {
       yield chunk;
       chunk = [];
       bytes = 0;

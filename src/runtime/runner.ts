@@ -7,6 +7,7 @@
  * redelivers at most one send's worth of each partition it held.
  */
 import type { KafkaClient } from '../kafka/client.js';
+import { chunkBySize } from '../kafka/chunks.js';
 import { startGroupConsumer, type GroupBatch, type GroupConsumer } from '../kafka/group-consumer.js';
 import type { HealthSnapshot } from '../kafka/health.js';
 import type { RecordProducer } from '../kafka/producer.js';
@@ -165,7 +166,9 @@ export class ConnectorRunner {
       }
     }
 
-    for (const chunk of chunks(taken, this.#settings.batch.maxEvents, this.#settings.batch.maxBytes)) {
+    // Sends of at most maxEvents events and about maxBytes (the records' size).
+    const sizeOf = (item: { record: IncomingRecord }) => item.record.value?.length ?? 0;
+    for (const chunk of chunkBySize(taken, sizeOf, this.#settings.batch.maxBytes, this.#settings.batch.maxEvents)) {
       const events = chunk.map((item) => item.event);
       this.status.inFlight += events.length;
       metrics.inFlight.inc({ connector: name }, events.length);
@@ -281,21 +284,4 @@ export function decodeValue(value: Buffer | null): CanonicalEvent {
   const result = CanonicalEvent.safeParse(json);
   if (!result.success) throw new ValidationError('event breaks the contract', fieldErrors(result.error));
   return result.data;
-}
-
-/** Splits into sends of at most `maxEvents` events and about `maxBytes` (the records' size). */
-function* chunks<T extends { record: IncomingRecord }>(items: readonly T[], maxEvents: number, maxBytes: number): Generator<T[]> {
-  let chunk: T[] = [];
-  let bytes = 0;
-  for (const item of items) {
-    const size = item.record.value?.length ?? 0;
-    if (chunk.length > 0 && (chunk.length >= maxEvents || bytes + size > maxBytes)) {
-      yield chunk;
-      chunk = [];
-      bytes = 0;
-    }
-    chunk.push(item);
-    bytes += size;
-  }
-  if (chunk.length > 0) yield chunk;
 }
