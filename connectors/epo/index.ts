@@ -12,6 +12,8 @@ const PENDING_MAX = 10_000;
 export default defineConnector({
   type: 'epo',
   summary: 'POSTs ePO-style EPOEvent XML in batches over HTTPS, and keeps trust and compliance tags current through the ePO Web API',
+  // Tag commands must follow the events' order (a host untrusted, then trusted again): one send at a time.
+  maxInFlight: 1,
   configSchema: EpoOptions,
   create: (options): SinkConnector => {
     const permanentCodes = options.permanentErrorCodes;

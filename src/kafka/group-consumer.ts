@@ -1,6 +1,14 @@
 /**
- * A consumer-group member that hands each partition's fetched records to a handler, one batch at
- * a time per partition (partitions side by side), and commits only what the handler says.
+ * A consumer-group member that hands each partition's fetched records to a handler, partitions
+ * side by side, and commits only what the handler says.
+ *
+ * A window bounds the batches in hand: `maxInFlightPerPartition` (1 by default: a handler whose
+ * state follows the partition's order, like the processor, sees one batch at a time) and, over
+ * all partitions, `maxInFlightBatches` / `maxInFlightRecords` / `maxInFlightBytes`. A handler that
+ * allows several batches of a partition in flight (a sink: batch n+1 is sent while batch n awaits
+ * its acknowledgment) still commits in order: `batch.commit()` waits for the partition's previous
+ * batch, and commits nothing when that one did not commit (it was abandoned: the partition is
+ * fetched again from the committed offset).
  *
  * Heartbeats run on the client's own timer, apart from the handlers: a handler that waits out a
  * sink outage of any length keeps the membership. Records wait in Kafka while handlers are busy:
@@ -41,13 +49,16 @@ export interface GroupBatch {
   nextOffset: string;
   /** True once a rebalance took the partition away: stop work on the batch and commit nothing. */
   isStale(): boolean;
-  /** Commits `nextOffset` for this partition (consumers that do not commit in a transaction). */
+  /**
+   * Commits `nextOffset` for this partition (consumers that do not commit in a transaction),
+   * once the partition's previous batch is done; nothing when that one was given up.
+   */
   commit(): Promise<void>;
 }
 
 /**
  * What a handler did with its batch: `rewind` fetches the partition again from its committed
- * offset; `rejoin` does that for every partition after rejoining the group (the handler's offset
+ * offset (a batch given up returns it, so that no later batch commits past it); `rejoin` does that for every partition after rejoining the group (the handler's offset
  * commit was refused for a stale membership).
  */
 export type BatchOutcome = void | 'rewind' | 'rejoin';
@@ -68,6 +79,12 @@ export interface GroupConsumerOptions {
   maxBatchRecords?: number;
   /** Records queued here across partitions before reading pauses. */
   maxQueuedRecords?: number;
+  /** Batches of one partition in the handler at once; default 1. */
+  maxInFlightPerPartition?: number;
+  /** Over all partitions: batches, records and bytes (record values) in the handler at once. */
+  maxInFlightBatches?: number;
+  maxInFlightRecords?: number;
+  maxInFlightBytes?: number;
   /** How long the member may fail without recovering before `onFatal`; default 5 minutes. */
   failureExitMs?: number;
   /** Called on every join with this member's partitions, before any batch of them. */
@@ -92,6 +109,13 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
   const { topic, groupId } = options;
   const maxBatch = options.maxBatchRecords ?? 5000;
   const maxQueued = options.maxQueuedRecords ?? maxBatch * 2;
+  const perPartition = options.maxInFlightPerPartition ?? 1;
+  const window = {
+    batches: options.maxInFlightBatches ?? Number.POSITIVE_INFINITY,
+    records: options.maxInFlightRecords ?? Number.POSITIVE_INFINITY,
+    bytes: options.maxInFlightBytes ?? Number.POSITIVE_INFINITY,
+  };
+  const inFlight = { batches: 0, records: 0, bytes: 0 };
   const failureExitMs = options.failureExitMs ?? 5 * 60_000;
   const log = client.logger.child({ component: options.component, groupId });
   const health = new ComponentHealth(options.component, log);
@@ -113,7 +137,7 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
   const watchdog = setInterval(() => {
     const source = stream;
     if (source === undefined || stopped || failure || assigned.length === 0) return;
-    const idleHere = queued === 0 && source.readableLength === 0 && [...partitions.values()].every((entry) => !entry.busy);
+    const idleHere = queued === 0 && source.readableLength === 0 && inFlight.batches === 0;
     if (!idleHere) {
       lastFetchAt = Date.now();
       return;
@@ -138,7 +162,7 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
   function lane(partition: number): PartitionLane {
     let entry = partitions.get(partition);
     if (!entry) {
-      entry = { queue: [], busy: false, epoch: 0, position: undefined, endOffset: undefined };
+      entry = { queue: [], inFlight: 0, tail: Promise.resolve(true), epoch: 0, position: undefined, endOffset: undefined };
       partitions.set(partition, entry);
     }
     return entry;
@@ -150,7 +174,7 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
       if (next.includes(partition)) continue;
       // Revoked: whatever is queued or in flight for it is someone else's now.
       const entry = lane(partition);
-      entry.epoch++;
+      newEpoch(entry);
       queued -= entry.queue.length;
       entry.queue = [];
       entry.position = undefined;
@@ -205,7 +229,7 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
     for (const partition of assigned) {
       const entry = lane(partition);
       const done = committed.get(partition);
-      if (entry.busy || entry.queue.length > 0 || done === undefined || done !== entry.position) continue;
+      if (entry.inFlight > 0 || entry.queue.length > 0 || done === undefined || done !== entry.position) continue;
       const position = source.offsetsToFetch.get(`${topic}:${partition}`);
       if (position === undefined || position <= done) continue;
       entry.position = position;
@@ -216,53 +240,92 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
     }
   }
 
+  /** Whether the window has room for one more batch (one always goes when none is in flight). */
+  function windowHasRoom(): boolean {
+    if (inFlight.batches === 0) return true;
+    return inFlight.batches < window.batches && inFlight.records < window.records && inFlight.bytes < window.bytes;
+  }
+
+  /** Hands out batches while the window has room, taking partitions in turn. */
   function schedule(): void {
     if (stopped || failure) return;
-    for (const partition of assigned) {
-      const entry = lane(partition);
-      if (entry.busy || entry.queue.length === 0) continue;
-      const records = entry.queue.splice(0, maxBatch);
-      queued -= records.length;
-      const last = BigInt(records[records.length - 1]!.offset);
-      const nextOffset = entry.queue.length === 0 && entry.endOffset !== undefined && entry.endOffset > last ? entry.endOffset : last + 1n;
-      entry.busy = true;
-      const epoch = entry.epoch;
-      const batch: GroupBatch = {
-        topic,
-        partition,
-        records,
-        nextOffset: nextOffset.toString(),
-        isStale: () => stopped || entry.epoch !== epoch,
-        commit: async () => {
-          if (entry.epoch !== epoch) return;
-          await consumer!.commit({ offsets: [{ topic, partition, offset: nextOffset, leaderEpoch: -1 }] });
-          committed.set(partition, nextOffset);
-          if (entry.position !== undefined && nextOffset > entry.position) entry.position = nextOffset;
-        },
-      };
-      const run = options
-        .eachBatch(batch)
-        .then((outcome) => {
-          entry.busy = false;
-          if (outcome === 'rewind' && entry.epoch === epoch) rewind(partition);
-          else if (outcome === 'rejoin') fail(new RejoinRequested(`the group refused an offset commit of partition ${partition}: rejoining`));
-        })
-        .catch((error: unknown) => {
-          entry.busy = false;
-          fail(error instanceof Error ? error : new Error(String(error)));
-        })
-        .finally(() => {
-          idle.delete(run);
-          if (!stopped && !failure) drain();
-        });
-      idle.add(run);
+    let started = true;
+    while (started && windowHasRoom()) {
+      started = false;
+      for (const partition of assigned) {
+        const entry = lane(partition);
+        if (entry.inFlight >= perPartition || entry.queue.length === 0 || !windowHasRoom()) continue;
+        startBatch(partition, entry);
+        started = true;
+      }
     }
+  }
+
+  function startBatch(partition: number, entry: PartitionLane): void {
+    const records = entry.queue.splice(0, maxBatch);
+    queued -= records.length;
+    const bytes = records.reduce((sum, record) => sum + (record.value?.length ?? 0), 0);
+    const last = BigInt(records[records.length - 1]!.offset);
+    const nextOffset = entry.queue.length === 0 && entry.endOffset !== undefined && entry.endOffset > last ? entry.endOffset : last + 1n;
+    const epoch = entry.epoch;
+    // The batch before this one of the partition: true once it is done (or there was none).
+    const previous = entry.tail;
+    let done = false;
+    let finished!: (committed: boolean) => void;
+    entry.tail = new Promise<boolean>((resolve) => (finished = resolve));
+    entry.inFlight++;
+    inFlight.batches++;
+    inFlight.records += records.length;
+    inFlight.bytes += bytes;
+    const batch: GroupBatch = {
+      topic,
+      partition,
+      records,
+      nextOffset: nextOffset.toString(),
+      isStale: () => stopped || entry.epoch !== epoch,
+      commit: async () => {
+        const previousCommitted = await previous;
+        if (entry.epoch !== epoch) return;
+        if (!previousCommitted) {
+          // An earlier batch was given up: committing past it would skip its records.
+          rewind(partition);
+          return;
+        }
+        await consumer!.commit({ offsets: [{ topic, partition, offset: nextOffset, leaderEpoch: -1 }] });
+        committed.set(partition, nextOffset);
+        if (entry.position !== undefined && nextOffset > entry.position) entry.position = nextOffset;
+      },
+    };
+    const run = options
+      .eachBatch(batch)
+      .then((outcome) => {
+        done = outcome === undefined;
+        if (outcome === 'rewind' && entry.epoch === epoch) rewind(partition);
+        else if (outcome === 'rejoin') fail(new RejoinRequested(`the group refused an offset commit of partition ${partition}: rejoining`));
+      })
+      .catch((error: unknown) => {
+        fail(error instanceof Error ? error : new Error(String(error)));
+      })
+      .finally(() => {
+        entry.inFlight--;
+        inFlight.batches--;
+        inFlight.records -= records.length;
+        inFlight.bytes -= bytes;
+        // Done when the handler returned normally in the same epoch; a batch given up returns
+        // 'rewind', which makes the partition's later batches stale.
+        finished(done && entry.epoch === epoch);
+        idle.delete(run);
+        if (!stopped && !failure) drain();
+      });
+    idle.add(run);
   }
 
   /** Fetches a partition again from its committed offset: a new stream on the same member (no rejoin). */
   function rewind(partition: number): void {
     log.debug({ partition }, 'rewinding the partition to its committed offset');
     const entry = lane(partition);
+    // Batches of the partition still in flight are stale: they must not commit past the rewind.
+    newEpoch(entry);
     entry.position = undefined;
     entry.endOffset = undefined;
     // The new stream fetches every partition again from its committed offset: what was queued
@@ -394,7 +457,7 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
         }
         failure = undefined;
         for (const entry of partitions.values()) {
-          entry.epoch++;
+          newEpoch(entry);
           entry.queue = [];
           entry.position = undefined;
           entry.endOffset = undefined;
@@ -459,13 +522,22 @@ function isClosedClientError(error: Error): boolean {
 
 interface PartitionLane {
   queue: IncomingRecord[];
-  busy: boolean;
+  /** Batches of the partition in the handler. */
+  inFlight: number;
+  /** Settles when the partition's latest batch is done: true if it committed. */
+  tail: Promise<boolean>;
   /** Bumped when the partition is revoked: batches of an older epoch are stale. */
   epoch: number;
   /** The offset after the last record queued or handed over; earlier ones are duplicates. */
   position: bigint | undefined;
   /** The client's fetch position when its buffer was last read empty (past markers). */
   endOffset: bigint | undefined;
+}
+
+/** Makes the lane's batches in hand stale; the next batch follows no earlier one. */
+function newEpoch(entry: PartitionLane): void {
+  entry.epoch++;
+  entry.tail = Promise.resolve(true);
 }
 
 function toSourcedRecord(message: BufferMessage, consumer: BufferConsumer): SourcedRecord {

@@ -46,7 +46,11 @@ export interface SinkContext {
 export interface SinkConnector {
   /** Connects and checks the sink's health; a throw refuses the connector at start. */
   start(ctx: SinkContext): Promise<void>;
-  /** Delivers one batch; must settle soon after `signal` aborts (per-attempt timeout, shutdown). */
+  /**
+   * Delivers one batch; must settle soon after `signal` aborts (per-attempt timeout, shutdown).
+   * Called again before earlier sends settled (up to `inFlight.maxBatches`, or the definition's
+   * `maxInFlight`): a connector keeps what its sends share safe for that.
+   */
   send(batch: readonly CanonicalEvent[], signal: AbortSignal): Promise<SendResult>;
   /** Flushes and closes. */
   stop(): Promise<void>;
@@ -59,6 +63,8 @@ export interface ConnectorDefinition<Schema extends z.ZodType = z.ZodType> {
   summary: string;
   /** Its options: every field with a description, default and example; secrets via secretField. */
   configSchema: Schema;
+  /** Sends it takes at once at most, for sinks whose effects must follow the events' order; default: `inFlight.maxBatches`. */
+  maxInFlight?: number;
   create(options: z.output<Schema>): SinkConnector;
 }
 

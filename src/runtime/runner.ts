@@ -1,14 +1,17 @@
 /**
  * Runs one connector instance: its own consumer group `trustwire-sink-<name>` on the enriched
- * topic, decode → route → batch → deliver (retries, timeouts) → dead-letter → commit. An offset
- * is committed only once every record at or before it was delivered, skipped or dead-lettered;
- * the backlog waits in Kafka (a partition's next fetch waits for its batch to be delivered).
- * A partition's batch holds at most `batch.maxEvents` records, so a worker that dies
- * redelivers at most one send's worth of each partition it held.
+ * topic, decode → route → batch → deliver (retries, timeouts) → dead-letter → commit.
+ *
+ * Pipelined: partitions side by side, and a window of sends in flight (`inFlight`: batches,
+ * events, bytes), so batch n+1 is built and sent while batch n awaits its acknowledgment. An
+ * offset is committed only once every record at or before it was delivered, skipped or
+ * dead-lettered: batches of a partition commit in order as the head of the window completes.
+ * When the window is full, fetching pauses and the backlog waits in Kafka. A worker that dies
+ * redelivers at most the window's worth of what it held.
  */
 import type { KafkaClient } from '../kafka/client.js';
 import { chunkBySize } from '../kafka/chunks.js';
-import { startGroupConsumer, type GroupBatch, type GroupConsumer } from '../kafka/group-consumer.js';
+import { startGroupConsumer, type BatchOutcome, type GroupBatch, type GroupConsumer } from '../kafka/group-consumer.js';
 import type { HealthSnapshot } from '../kafka/health.js';
 import type { RecordProducer } from '../kafka/producer.js';
 import type { IncomingRecord } from '../kafka/reader.js';
@@ -98,6 +101,8 @@ export class ConnectorRunner {
       logger: this.#log,
       kafka: { produce: async (topic, records) => void (await producer.send(topic, records)) },
     });
+    const { inFlight } = this.#settings;
+    const window = Math.min(inFlight.maxBatches, this.#definition.maxInFlight ?? Number.POSITIVE_INFINITY);
     this.#consumer = await startGroupConsumer(this.#deps.client, {
       groupId: this.status.group,
       component: `connector ${this.#settings.name}`,
@@ -106,12 +111,14 @@ export class ConnectorRunner {
       topic: this.#deps.sourceTopic ?? this.#deps.topics.enriched,
       ...(this.#deps.sessionTimeoutMs !== undefined && { sessionTimeoutMs: this.#deps.sessionTimeoutMs }),
       maxWaitTimeMs: this.#settings.batch.lingerMs,
-      // A batch is committed once all of it is delivered: one of at most `maxEvents` records is
-      // one send, committed before the next, so a crash redelivers one send per partition, not
-      // the thousands a catching-up fetch holds.
+      // A batch of at most `maxEvents` records is one send; the window bounds the sends in
+      // flight, over all partitions and within one, and commits follow the partition's order.
       maxBatchRecords: this.#settings.batch.maxEvents,
-      // What waits in memory stays what it was with the consumer's default batches (2 × 5000),
-      // or two sends' worth when sends are larger.
+      maxInFlightPerPartition: window,
+      maxInFlightBatches: window,
+      maxInFlightRecords: inFlight.maxEvents,
+      maxInFlightBytes: inFlight.maxBytes,
+      // Fetched and waiting: enough to build the next sends while the window is busy.
       maxQueuedRecords: Math.max(QUEUED_RECORDS, 2 * this.#settings.batch.maxEvents),
       eachBatch: (batch) => this.#eachBatch(batch),
     });
@@ -137,7 +144,7 @@ export class ConnectorRunner {
     }
   }
 
-  async #eachBatch(batch: GroupBatch): Promise<void> {
+  async #eachBatch(batch: GroupBatch): Promise<BatchOutcome> {
     const { metrics } = this.#deps;
     const name = this.#settings.name;
     if (batch.records.length === 0) return;
@@ -196,7 +203,9 @@ export class ConnectorRunner {
       if (outcome.kind === 'abandoned') {
         metrics.sendSeconds.observe({ connector: name, result: 'abandoned' }, seconds);
         this.#log.info({ partition: batch.partition }, 'batch abandoned (rebalance or shutdown); it will be delivered again');
-        return; // nothing of this partition past the last commit is committed
+        // Nothing of this partition past the last commit is committed: later batches in flight
+        // are stale, and the partition is fetched again from its committed offset.
+        return 'rewind';
       }
       metrics.sendSeconds.observe({ connector: name, result: outcome.deadLetters.length === 0 ? 'ok' : 'dead-lettered' }, seconds);
       for (const verdict of outcome.deadLetters) {

@@ -24,6 +24,14 @@ export const BatchSettings = z
   })
   .prefault({});
 
+export const InFlightSettings = z
+  .strictObject({
+    maxBatches: z.number().int().min(1).max(256).default(8).describe('sends awaiting their acknowledgment at once; the next batch is built and sent meanwhile'),
+    maxEvents: z.number().int().min(1).default(20_000).describe('events in those sends at most'),
+    maxBytes: z.number().int().min(1024).default(16 * 1024 * 1024).describe("bytes in those sends at most (the records' size); when full, fetching pauses and the backlog waits in Kafka"),
+  })
+  .prefault({});
+
 export const RetrySettings = z
   .strictObject({
     initialMs: z.number().int().min(1).default(200).describe('backoff before the second attempt'),
@@ -44,6 +52,7 @@ export const ConnectorInstanceSettings = z.strictObject({
   enabled: z.boolean().default(true).describe('false keeps the connector configured but not running'),
   route: RouteSettings.describe('which events this sink takes'),
   batch: BatchSettings.describe('how many events go in one send'),
+  inFlight: InFlightSettings.describe('how much may be sent and not yet acknowledged (offsets are committed in order as sends complete)'),
   retry: RetrySettings.describe('how transient failures are retried'),
   timeoutMs: z.number().int().min(100).default(10_000).describe('one send attempt at most'),
   /** The connector's own options, validated by its configSchema when it is loaded. */

@@ -9,15 +9,16 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { allDelivered, assertOutageSurvived, describeTally, FaultRig, readIds, sinkOutage, SLOW_APPEND_IDS, tally, type ConnectWorker } from '../helpers/connect-workers.js';
 import { eventually } from '../helpers/eventually.js';
-import { testConfig } from '../helpers/kafka.js';
+import { InFlightSettings } from '../../src/runtime/settings.js';
 
 const rig = new FaultRig();
 after(() => rig.cleanup());
 
 /** The send size of the SIGKILL and group tests: what one in-flight batch can hold. */
 const MAX_EVENTS = 10;
-/** Partitions of the test topics. */
-const PARTITIONS = testConfig().kafka.partitions;
+/** Sends in flight at once: a small window for the kill test, the default for the rebalance test. */
+const WINDOW = 4;
+const DEFAULT_WINDOW = InFlightSettings.parse({}).maxBatches;
 /** A steady producer: 25 events every 100 ms. */
 const FLOW = { size: 25, everyMs: 100 };
 const RUNTIME = { sessionTimeoutMs: 6000, shutdownGraceMs: 5000 };
@@ -31,9 +32,9 @@ test('a sink down longer than the session timeout, with default retry settings, 
   assert.equal(exit.code, 0, `the worker stops cleanly on SIGTERM:\n${report.worker.stderr}`);
 });
 
-test('connect workers SIGKILLed five times under load lose nothing; duplicates stay within one in-flight batch per kill', async (t) => {
+test('connect workers SIGKILLed five times under load lose nothing; duplicates stay within the in-flight window per kill', async (t) => {
   const config = await rig.config();
-  const connector = { name: 'killed', batch: { maxEvents: MAX_EVENTS, lingerMs: 50 } };
+  const connector = { name: 'killed', batch: { maxEvents: MAX_EVENTS, lingerMs: 50 }, inFlight: { maxBatches: WINDOW } };
   const events = await rig.events(config);
   const files: string[] = [];
   const startWorker = (n: number): ConnectWorker => {
@@ -87,12 +88,12 @@ test('connect workers SIGKILLed five times under load lose nothing; duplicates s
   t.diagnostic(`redelivered after each kill: ${perKill.join(', ')}; recovered (the new worker delivering, all sent before the kill delivered) ${recoveries.join(', ')} after each kill`);
   assert.deepEqual(result.lost, [], 'nothing lost');
   assert.deepEqual(result.unexpected, [], 'nothing delivered that was not sent');
-  // A kill redelivers what its worker had delivered and not yet committed: the batch in flight
-  // on each partition it held (partitions are worked side by side, one batch at a time each, and
-  // a batch of at most batch.maxEvents records is committed before the next).
-  const bound = PARTITIONS * MAX_EVENTS;
-  perKill.forEach((n, k) => assert.ok(n <= bound, `kill ${k + 1} redelivered ${n} > ${PARTITIONS} partitions × ${MAX_EVENTS} events in flight`));
-  assert.ok(result.duplicates <= KILLS * bound, `duplicates ${result.duplicates} > ${KILLS} kills × ${PARTITIONS} partitions × ${MAX_EVENTS} events in flight`);
+  // A kill redelivers what its worker had delivered and not yet committed: what was in its window
+  // (at most inFlight.maxBatches sends of at most batch.maxEvents, over all its partitions; a send
+  // delivered early keeps its place in the window until the sends before it commit).
+  const bound = WINDOW * MAX_EVENTS;
+  perKill.forEach((n, k) => assert.ok(n <= bound, `kill ${k + 1} redelivered ${n} > ${WINDOW} sends × ${MAX_EVENTS} events in flight`));
+  assert.ok(result.duplicates <= KILLS * bound, `duplicates ${result.duplicates} > ${KILLS} kills × ${WINDOW} sends × ${MAX_EVENTS} events in flight`);
 });
 
 test('three workers in one group, one added and one removed under load, lose nothing', async (t) => {
@@ -133,13 +134,12 @@ test('three workers in one group, one added and one removed under load, lose not
   assert.deepEqual(result.unexpected, [], 'nothing delivered that was not sent');
   // Under load the group rebalances up to three times: the second worker joining (it may still
   // be joining when production starts), the third joining, the first leaving. A rebalance
-  // redelivers, for each partition that changes hands, what its old owner delivered past its last
-  // commit: a partition is worked on one batch at a time and committed before the next, so that is
-  // at most one in-flight batch per partition (the SIGTERMed worker commits what it finishes in its
-  // grace period, so its leaving adds nothing beyond that).
+  // redelivers, for the partitions that change hands, what their old owner delivered past its last
+  // commit: at most its window of sends in flight (the SIGTERMed worker commits what it finishes
+  // in its grace period, so its leaving adds nothing beyond that).
   const REBALANCES = 3;
-  const bound = REBALANCES * PARTITIONS * MAX_EVENTS;
-  assert.ok(result.duplicates <= bound, `duplicates ${result.duplicates} > ${REBALANCES} rebalances × ${PARTITIONS} partitions × ${MAX_EVENTS} events in flight`);
+  const bound = REBALANCES * DEFAULT_WINDOW * MAX_EVENTS;
+  assert.ok(result.duplicates <= bound, `duplicates ${result.duplicates} > ${REBALANCES} rebalances × ${DEFAULT_WINDOW} sends × ${MAX_EVENTS} events in flight`);
 });
 
 test('a worker stopped with SIGTERM while sends are in flight finishes and commits them within the grace: its successor sends nothing again', async (t) => {
