@@ -150,3 +150,88 @@ test('a sink rejecting some events permanently leaves exactly those in the DLQ, 
   }
   assert.equal(run.status.deadLettered, 3);
 });
+
+/** A sink whose sends of a batch holding `held` wait for `release()`; the others answer at once. */
+function gatedSink(held: string) {
+  const sink = new MemorySink();
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const started: string[][] = [];
+  const definition = defineConnector({
+    type: 'gated',
+    summary: 'holds one batch until released',
+    configSchema: z.strictObject({}),
+    create: () => ({
+      start: async () => {},
+      stop: async () => {},
+      send: async (batch, signal) => {
+        started.push(batch.map((event) => event.id));
+        if (batch.some((event) => event.id === held)) {
+          const aborted = new Promise<'aborted'>((resolve) => signal.addEventListener('abort', () => resolve('aborted'), { once: true }));
+          if ((await Promise.race([gate.then(() => 'released' as const), aborted])) === 'aborted') return { kind: 'retry', error: new Error('aborted') };
+        }
+        sink.accepted.push(...batch.map((event) => event.id));
+        return { kind: 'ok' };
+      },
+    }),
+  });
+  return { sink, definition, started, release };
+}
+
+function gatedRunner(name: string, definition: ReturnType<typeof gatedSink>['definition'], source: string) {
+  const settings = ConnectorInstanceSettings.parse({ name, type: 'gated', batch: { maxEvents: 7, lingerMs: 50 }, inFlight: { maxBatches: 8 }, timeoutMs: 60_000 });
+  return new ConnectorRunner(settings, definition, {}, {
+    client: testClient(),
+    producer,
+    topics: { enriched: source, dlq: config.kafka.topics.dlq },
+    metrics: new ConnectorMetrics(),
+    logger: silentLogger,
+  });
+}
+
+test('sends are pipelined: later batches go while the first awaits its acknowledgment, and the offset waits for the first', async () => {
+  const source = `${config.kafka.topics.enriched}.pipelined`;
+  await ensureTopics(testClient(), [{ topic: source, partitions: 1, replicationFactor: 1 }], silentLogger);
+  const sent = events(3, 35);
+  await producer.send(source, sent.map((event) => ({ key: event.host.id, value: encodeEvent(event) })));
+  const { sink, definition, started, release } = gatedSink(sent[0]!.id);
+  const run = gatedRunner('pipelined', definition, source);
+  await run.start();
+  try {
+    // The four batches after the held one are delivered while it is still in flight...
+    await until(() => sink.accepted.length === 28, 'the batches behind the held one');
+    assert.ok(started.length >= 5, 'every batch was sent without waiting for the first');
+    // ...and nothing is committed past the first until it is.
+    assert.equal(await committed('trustwire-sink-pipelined', source), 0, 'no offset committed past a batch in flight');
+    release();
+    await until(async () => (await committed('trustwire-sink-pipelined', source)) === 35, 'offsets committed in order once the first is delivered');
+    assert.deepEqual([...sink.accepted].sort(), sent.map((event) => event.id).sort(), 'every event once');
+  } finally {
+    await run.stop(1000);
+  }
+});
+
+test('a batch abandoned at shutdown holds back the commits of the batches after it: all of them are delivered again', async () => {
+  const source = `${config.kafka.topics.enriched}.abandoned`;
+  await ensureTopics(testClient(), [{ topic: source, partitions: 1, replicationFactor: 1 }], silentLogger);
+  const sent = events(4, 35);
+  await producer.send(source, sent.map((event) => ({ key: event.host.id, value: encodeEvent(event) })));
+  const first = gatedSink(sent[0]!.id);
+  const run = gatedRunner('abandoned', first.definition, source);
+  await run.start();
+  await until(() => first.sink.accepted.length === 28, 'the batches behind the held one');
+  await run.stop(300); // the held batch is abandoned past the grace period
+  assert.equal(await committed('trustwire-sink-abandoned', source), 0, 'nothing committed past the abandoned batch');
+
+  const second = gatedSink('none');
+  const again = gatedRunner('abandoned', second.definition, source);
+  await again.start();
+  try {
+    await until(() => second.sink.accepted.length === 35, 'everything delivered again by the next worker');
+    await until(async () => (await committed('trustwire-sink-abandoned', source)) === 35, 'committed');
+    const delivered = new Set([...first.sink.accepted, ...second.sink.accepted]);
+    assert.equal(delivered.size, 35, 'no event lost');
+  } finally {
+    await again.stop(1000);
+  }
+});
