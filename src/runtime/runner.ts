@@ -158,6 +158,7 @@ export class ConnectorRunner {
     const stale = () => batch.isStale() && this.status.state !== 'stopping';
     const taken: Array<{ event: CanonicalEvent; record: IncomingRecord }> = [];
     const deadLetters: Array<{ record: IncomingRecord; stage: string; error: Error; attempts: number }> = [];
+    let skipped = 0;
     for (const record of batch.records) {
       let event: CanonicalEvent;
       try {
@@ -167,10 +168,11 @@ export class ConnectorRunner {
         continue;
       }
       if (this.#route(event)) taken.push({ event, record });
-      else {
-        this.status.skipped++;
-        metrics.skipped.inc({ connector: name });
-      }
+      else skipped++;
+    }
+    if (skipped > 0) {
+      this.status.skipped += skipped;
+      metrics.skipped.inc({ connector: name }, skipped);
     }
 
     // Sends of at most maxEvents events and about maxBytes (the records' size).
