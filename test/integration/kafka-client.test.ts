@@ -113,6 +113,24 @@ test('transactions: output and offsets commit together; a fenced producer leaves
   );
 });
 
+test('transactions: 3 MB over six partitions in one commit goes out in several requests at once, every record in its order', async () => {
+  const output = await freshTopic(6);
+  const tx = await createTransactionalProducer(client, `test-tx-${randomUUID()}`);
+  try {
+    const records = Array.from({ length: 3000 }, (_, i) => ({ topic: output, key: `host-${i % 12}`, value: Buffer.from(`${i}:`.padEnd(1000, 'x')) }));
+    await tx.commit(records);
+  } finally {
+    await tx.disconnect();
+  }
+  const visible = await readRecords(client, { topic: output, limit: 3000, idleMs: 3000 });
+  assert.equal(visible.length, 3000, 'every record committed');
+  for (let h = 0; h < 12; h++) {
+    const sequence = visible.filter((r) => r.key === `host-${h}`).map((r) => Number(r.value!.toString().split(':')[0]));
+    assert.deepEqual(sequence, [...sequence].sort((a, b) => a - b), `host-${h}'s records in the order they were given`);
+    assert.equal(sequence.length, 250);
+  }
+});
+
 test('transactions: the consumed offset commits with the output, under the group member that read it', async () => {
   const input = await freshTopic(1);
   const output = await freshTopic(1);
