@@ -77,12 +77,12 @@ export async function createTransactionalProducer(client: KafkaClient, transacti
     async commit(records, consumed) {
       const transaction = await producer.beginTransaction();
       try {
-        // The requests go out together: the connection keeps their order (and so the sequence
-        // numbers' order); a failure of any aborts the whole transaction.
-        const sends = [...chunkBySize(records, recordSize)].map((chunk) => transaction.send({ messages: chunk.map((record) => toMessage(record.topic, record)) }));
-        const results = await Promise.allSettled(sends);
-        const failed = results.find((result) => result.status === 'rejected');
-        if (failed !== undefined) throw failed.reason;
+        // One request after the other: sent together, a request's partitions can be verified by
+        // the broker while another request's AddPartitionsToTxn is still pending, and the
+        // transaction fails TRANSACTION_ABORTABLE (seen with Produce v11 on Kafka 4.1).
+        for (const chunk of chunkBySize(records, recordSize)) {
+          await transaction.send({ messages: chunk.map((record) => toMessage(record.topic, record)) });
+        }
         if (consumed !== undefined) {
           const source = consumed.record as SourcedRecord;
           const consumer = source[CONSUMER_OF];
