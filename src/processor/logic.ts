@@ -208,6 +208,9 @@ function applyAdminAction(event: EventOf<'admin.action'>, context: Context): Hos
   return host;
 }
 
+/** Attempts a user's state keeps at most: enough for a burst and the resends of its events. */
+const MAX_ATTEMPTS_KEPT = (threshold: number) => Math.max(2 * threshold, 64);
+
 /** Counts a denied or failed attempt against its user; raises at the threshold. */
 function recordDeniedAttempt(event: EventOf<'admin.action'>, context: Context): void {
   const userId = event.payload.user.id;
@@ -221,6 +224,9 @@ function recordDeniedAttempt(event: EventOf<'admin.action'>, context: Context): 
   if (!inWindow(event.time, end, deniedAttempts.windowMs)) return;
   user.attempts = user.attempts.filter((attempt) => inWindow(attempt.time, end, deniedAttempts.windowMs));
   user.attempts.push({ time: event.time, eventId: event.id });
+  // A burst alerts at `threshold` attempts: older ones in the window only cost time and changelog
+  // bytes, and a user hammering thousands of times in the window must not make each event slower.
+  if (user.attempts.length > MAX_ATTEMPTS_KEPT(deniedAttempts.threshold)) user.attempts = user.attempts.slice(-MAX_ATTEMPTS_KEPT(deniedAttempts.threshold));
   context.state.users.set(userId, user);
   context.changed.add(`user:${userId}`); // host state is keyed by the bare host id
 
