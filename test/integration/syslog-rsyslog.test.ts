@@ -1,13 +1,13 @@
 /**
  * The syslog connector against a real rsyslog (test/services/rsyslog.ts): UDP, TCP
- * octet-counted, TCP LF-framed and TLS with a client certificate. Hostile values must arrive as
- * one message each, their CEF escaping intact.
+ * octet-counted, TCP LF-framed, TLS with a client certificate, RELP and RELP over TLS. Hostile
+ * values must arrive as one message each, their CEF escaping intact. A receiver killed inside
+ * the settle window makes a TCP send fail. RELP's own faults are in syslog-relp.test.ts.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import syslog from '../../connectors/syslog/index.js';
 import { silentLogger } from '../../src/log.js';
@@ -23,6 +23,7 @@ import { trustwireTopics } from '../../src/service.js';
 import { startRsyslog, type Listener, type RunningRsyslog } from '../services/rsyslog.js';
 import { dropTopics, testClient, testConfig } from '../helpers/kafka.js';
 import { eventFixture } from '../helpers/fixtures.js';
+import { eventually } from '../helpers/eventually.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'trustwire-rsyslog-'));
 let rsyslog: RunningRsyslog;
@@ -91,7 +92,7 @@ async function deliver(listener: Listener, options: Record<string, unknown>, eve
   } finally {
     await connector.stop();
   }
-  for (let waited = 0; rsyslog.received(listener).length < events.length && waited < 10_000; waited += 100) await sleep(100);
+  await eventually(() => rsyslog.received(listener).length >= events.length, `${events.length} messages on the ${listener} listener`, 10_000);
 }
 
 function checkArrived(listener: Listener, events: CanonicalEvent[]): void {
@@ -136,6 +137,19 @@ test('TLS with a client certificate, verifying the receiver', async () => {
   checkArrived('tls', events);
 });
 
+test('RELP: each event one message, acknowledged, hostile values escaped', async () => {
+  const events = hostileEvents('008');
+  await deliver('relp', { transport: 'relp' }, events);
+  checkArrived('relp', events);
+});
+
+test('RELP over TLS with a client certificate, verifying the receiver', async () => {
+  const events = hostileEvents('009');
+  const tls = { ca: rsyslog.tls.ca, cert: rsyslog.tls.clientCert, key: { file: rsyslog.tls.clientKey }, serverName: 'localhost' };
+  await deliver('relpTls', { transport: 'relp', relp: { tls: true }, tls }, events);
+  checkArrived('relpTls', events);
+});
+
 test('through Kafka: events on the enriched topic reach rsyslog over TLS, every one', async () => {
   const config = testConfig();
   await ensureTopics(testClient(), trustwireTopics(config.kafka), silentLogger);
@@ -162,7 +176,7 @@ test('through Kafka: events on the enriched topic reach rsyslog over TLS, every 
     groupPrefix: config.kafka.groupPrefix,
   });
   try {
-    for (let waited = 0; rsyslog.received('tls').length < before + events.length && waited < 30_000; waited += 200) await sleep(200);
+    await eventually(() => rsyslog.received('tls').length >= before + events.length, 'every event in rsyslog', 30_000, 200);
   } finally {
     await host.stop(1000);
     await producer.disconnect();
@@ -186,4 +200,43 @@ test('TLS refuses a receiver whose certificate it cannot verify, and answers ret
   } finally {
     await connector.stop();
   }
+});
+
+test('TCP: a receiver killed inside the settle window fails the send; the resend delivers, nothing acknowledged is lost', async (t) => {
+  const options = syslog.configSchema.parse({ host: '127.0.0.1', port: rsyslog.ports.tcp, transport: 'tcp', settleMs: 5000, connectTimeoutMs: 1000 });
+  const connector = syslog.create(options);
+  await connector.start({ name: 'syslog-settle', logger: silentLogger, kafka: { produce: async () => {} } });
+  const events = hostileEvents('00a');
+  const before = rsyslog.received('tcp').length;
+  try {
+    const started = performance.now();
+    const pending = connector.send(events, AbortSignal.timeout(10_000));
+    // rsyslog has written every message (its Direct queue writes before it reads on), so the
+    // bytes were flushed: the batch now only waits out its settle window. Kill the receiver in it.
+    await eventually(() => rsyslog.received('tcp').length >= before + events.length, 'rsyslog to write the batch', 5000, 10);
+    await rsyslog.kill();
+    const result = await pending;
+    const elapsed = performance.now() - started;
+    assert.equal(result.kind, 'retry', 'a connection lost inside the settle window is a failure');
+    assert.match(result.kind === 'retry' ? result.error.message : '', /tcp:\/\/127\.0\.0\.1:\d+ failed before the batch settled/);
+    assert.ok(elapsed < 4000, `the failure was reported when the connection went (${Math.round(elapsed)} ms), not at the settle deadline`);
+    await rsyslog.restart();
+    const again = syslog.create({ ...options, settleMs: 20 });
+    await again.start({ name: 'syslog-settle-2', logger: silentLogger, kafka: { produce: async () => {} } });
+    try {
+      assert.deepEqual(await again.send(events, AbortSignal.timeout(10_000)), { kind: 'ok' });
+    } finally {
+      await again.stop();
+    }
+    await eventually(() => rsyslog.received('tcp').length >= before + 2 * events.length, 'the resent batch', 10_000);
+  } finally {
+    await connector.stop();
+    if (!rsyslog.running) await rsyslog.restart();
+  }
+  const ids = rsyslog
+    .received('tcp')
+    .slice(before)
+    .map((message) => cefExtension(message.msg.replace(/^\ufeff/, '')).get('externalId'));
+  for (const event of events) assert.ok(ids.includes(event.id), `${event.id} arrived`);
+  t.diagnostic(`${ids.length} messages for ${events.length} events: the first write arrived, then the resend`);
 });

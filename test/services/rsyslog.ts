@@ -1,16 +1,24 @@
 /**
  * A real rsyslog for the syslog sink's tests: installed from Debian when missing, started on
  * loopback ports with a configuration of its own (UDP, TCP octet-counted, TCP LF-framed, TLS with
- * certificates made by openssl), writing every message it receives, as JSON, to one file per
- * listener.
+ * certificates made by openssl, RELP and RELP over TLS), writing every message it receives, as
+ * JSON, to one file per listener.
+ *
+ * Nothing rsyslog acknowledged is lost when it is SIGKILLed: every listener's ruleset runs with a
+ * Direct queue (the input's own thread runs the action, instead of rsyslog's in-memory main
+ * queue), and omfile writes synchronously (asyncWriting off) at the end of every transaction
+ * (flushOnTXEnd), so a message is in the file (the kernel's page cache, which outlives the
+ * process) before imrelp answers it 200. With the default main queue, a SIGKILL loses messages
+ * imrelp had already acknowledged. kill() and restart() give a crash and a restart on the same
+ * ports, appending to the same files.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export type Listener = 'udp' | 'tcp' | 'tcpLf' | 'tls';
+export type Listener = 'udp' | 'tcp' | 'tcpLf' | 'tls' | 'relp' | 'relpTls';
 
 export interface RunningRsyslog {
   ports: Record<Listener, number>;
@@ -18,6 +26,14 @@ export interface RunningRsyslog {
   tls: { ca: string; clientCert: string; clientKey: string; serverName: string };
   /** What the listener received, one parsed JSON object a message. */
   received(listener: Listener): ReceivedMessage[];
+  /** The pid of the rsyslogd started last. */
+  readonly pid: number;
+  /** Whether it runs (not killed or stopped). */
+  readonly running: boolean;
+  /** SIGKILL: a crash, nothing flushed or closed in order. Resolves once the process is gone. */
+  kill(): Promise<void>;
+  /** Starts rsyslogd again (after kill or stop) with the same configuration: same ports, same files, appended. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -32,13 +48,13 @@ export interface ReceivedMessage {
   msg: string;
 }
 
-/** Installs rsyslog and its OpenSSL driver with apt-get when rsyslogd is not there. */
+/** Installs rsyslog, its OpenSSL driver and its RELP modules with apt-get when they are not there. */
 export function ensureRsyslogInstalled(): void {
   const present = (file: string) => existsSync(file) || spawnSync('sh', ['-c', `ls ${file} >/dev/null 2>&1`]).status === 0;
-  if (present('/usr/sbin/rsyslogd') && present('/usr/lib/*/rsyslog/lmnsd_ossl.so') && present('/usr/bin/openssl')) return;
+  if (present('/usr/sbin/rsyslogd') && present('/usr/lib/*/rsyslog/lmnsd_ossl.so') && present('/usr/lib/*/rsyslog/imrelp.so') && present('/usr/bin/openssl')) return;
   const install = (args: string[]) =>
     spawnSync('apt-get', args, { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  const packages = ['install', '-y', '--no-install-recommends', 'rsyslog', 'rsyslog-openssl', 'openssl'];
+  const packages = ['install', '-y', '--no-install-recommends', 'rsyslog', 'rsyslog-openssl', 'rsyslog-relp', 'openssl'];
   let result = install(packages);
   if (result.status !== 0) {
     install(['update']);
@@ -103,11 +119,23 @@ export async function startRsyslog(dir: string, options: { requireClientCert?: b
   ensureRsyslogInstalled();
   mkdirSync(join(dir, 'work'), { recursive: true });
   const certs = makeCertificates(dir);
-  const ports = { udp: await freePort(), tcp: await freePort(), tcpLf: await freePort(), tls: await freePort() };
+  const ports: Record<Listener, number> = {
+    udp: await freePort(),
+    tcp: await freePort(),
+    tcpLf: await freePort(),
+    tls: await freePort(),
+    relp: await freePort(),
+    relpTls: await freePort(),
+  };
   const file = (listener: Listener) => join(dir, `${listener}.jsonl`);
+  // A Direct queue: the listener's own thread writes the message before it reads (or, for RELP,
+  // acknowledges) the next one; omfile writes synchronously at the end of each transaction.
   const ruleset = (listener: Listener) =>
-    `ruleset(name="${listener}") { action(type="omfile" file="${file(listener)}" template="trustwireJson" flushOnTXEnd="on" asyncWriting="off") }`;
+    `ruleset(name="${listener}" queue.type="Direct") { action(type="omfile" file="${file(listener)}" template="trustwireJson" flushOnTXEnd="on" asyncWriting="off") }`;
   const authMode = options.requireClientCert ? 'x509/certvalid' : 'anon';
+  const relpTls =
+    ` tls="on" tls.caCert="${certs.ca}" tls.myCert="${certs.serverCert}" tls.myPrivKey="${certs.serverKey}"` +
+    (options.requireClientCert ? ' tls.authMode="certvalid"' : '');
   writeFileSync(
     join(dir, 'rsyslog.conf'),
     [
@@ -115,28 +143,34 @@ export async function startRsyslog(dir: string, options: { requireClientCert?: b
       TEMPLATE,
       'module(load="imudp")',
       'module(load="imtcp" maxSessions="100")',
+      'module(load="imrelp" tls.tlslib="openssl")',
       `input(type="imudp" address="127.0.0.1" port="${ports.udp}" ruleset="udp")`,
       `input(type="imtcp" address="127.0.0.1" port="${ports.tcp}" ruleset="tcp")`,
       `input(type="imtcp" address="127.0.0.1" port="${ports.tcpLf}" ruleset="tcpLf" supportOctetCountedFraming="off")`,
       `input(type="imtcp" address="127.0.0.1" port="${ports.tls}" ruleset="tls" streamDriver.name="ossl" streamDriver.mode="1"` +
         ` streamDriver.authMode="${authMode}" streamDriver.CAFile="${certs.ca}" streamDriver.CertFile="${certs.serverCert}"` +
         ` streamDriver.KeyFile="${certs.serverKey}")`,
-      ruleset('udp'),
-      ruleset('tcp'),
-      ruleset('tcpLf'),
-      ruleset('tls'),
+      `input(type="imrelp" address="127.0.0.1" port="${ports.relp}" ruleset="relp")`,
+      `input(type="imrelp" address="127.0.0.1" port="${ports.relpTls}" ruleset="relpTls"${relpTls})`,
+      ...(['udp', 'tcp', 'tcpLf', 'tls', 'relp', 'relpTls'] as const).map(ruleset),
       '',
     ].join('\n'),
   );
   const log = join(dir, 'rsyslogd.log');
-  const child: ChildProcess = spawn('/usr/sbin/rsyslogd', ['-n', '-f', join(dir, 'rsyslog.conf'), '-i', join(dir, 'rsyslogd.pid')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await waitForPorts([ports.tcp, ports.tcpLf, ports.tls], child, () => output);
-  writeFileSync(log, output);
+  const pidFile = join(dir, 'rsyslogd.pid');
+  let child: ChildProcess;
+  const launch = async () => {
+    // After a SIGKILL the pid file stays; rsyslogd refuses to start over one whose pid is alive (reused).
+    rmSync(pidFile, { force: true });
+    child = spawn('/usr/sbin/rsyslogd', ['-n', '-f', join(dir, 'rsyslog.conf'), '-i', pidFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await waitForPorts([ports.tcp, ports.tcpLf, ports.tls, ports.relp, ports.relpTls], child, () => output);
+    appendFileSync(log, output);
+  };
+  const exited = () => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve)));
+  await launch();
   return {
     ports,
     tls: { ca: certs.ca, clientCert: certs.clientCert, clientKey: certs.clientKey, serverName: 'localhost' },
@@ -147,9 +181,23 @@ export async function startRsyslog(dir: string, options: { requireClientCert?: b
             .filter(Boolean)
             .map((line) => JSON.parse(line) as ReceivedMessage)
         : [],
+    get pid() {
+      return child.pid!;
+    },
+    get running() {
+      return child.exitCode === null && child.signalCode === null;
+    },
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited();
+    },
+    restart: async () => {
+      if (child.exitCode === null && child.signalCode === null) throw new Error('rsyslogd is still running: kill() or stop() it first');
+      await launch();
+    },
     stop: async () => {
       child.kill('SIGTERM');
-      await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)));
+      await exited();
     },
   };
 }

@@ -5,6 +5,10 @@ import { createEncoder } from '../../connectors/syslog/encode.js';
 import { conformanceSuite, sampleBatch } from '../../src/runtime/kit.js';
 import { SyslogTlsReceiver } from '../helpers/syslog-receiver.js';
 import { readFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { StreamSender } from '../../connectors/syslog/client.js';
+import { silentLogger } from '../../src/log.js';
+import { eventually } from '../helpers/eventually.js';
 
 const receiver = new SyslogTlsReceiver();
 conformanceSuite({
@@ -46,4 +50,130 @@ test('octet counting counts bytes, not characters', () => {
   const framed = createEncoder(syslog.configSchema.parse({ host: 'h', transport: 'tcp' }))({ ...event!, host: { ...event!.host, name: '中文😀' } }).bytes;
   const space = framed.indexOf(0x20);
   assert.equal(Number(framed.subarray(0, space).toString()), framed.length - space - 1);
+});
+
+// ---- the stream sender: concurrent sends, the settle window, backpressure -------------------
+
+/** A plain TCP receiver keeping every byte per connection; `pause` stops reading. */
+class ByteReceiver {
+  readonly server: Server = createServer((socket) => {
+    const chunks: Buffer[] = [];
+    this.#chunks.push(chunks);
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => {});
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    if (this.paused) socket.pause();
+    this.onConnection?.(socket);
+  });
+  readonly sockets = new Set<Socket>();
+  readonly #chunks: Buffer[][] = [];
+  paused = false;
+
+  /** What each connection received so far. */
+  get connections(): Buffer[] {
+    return this.#chunks.map((chunks) => Buffer.concat(chunks));
+  }
+  /** Bytes received on connection `index`. */
+  bytes(index: number): number {
+    return (this.#chunks[index] ?? []).reduce((sum, chunk) => sum + chunk.length, 0);
+  }
+  onConnection: ((socket: Socket) => void) | undefined;
+
+  get port(): number {
+    return (this.server.address() as { port: number }).port;
+  }
+  listen(): Promise<void> {
+    return new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+  }
+  close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** Octet-counted frames back out of a byte stream. */
+function octetFrames(bytes: Buffer): string[] {
+  const out: string[] = [];
+  for (let at = 0; at < bytes.length; ) {
+    const space = bytes.indexOf(0x20, at);
+    const length = Number(bytes.subarray(at, space).toString('latin1'));
+    out.push(bytes.subarray(space + 1, space + 1 + length).toString('utf8'));
+    at = space + 1 + length;
+  }
+  return out;
+}
+
+const NEVER = new AbortController().signal;
+
+test('tcp: concurrent sends share one connection, settle side by side, and never interleave', async () => {
+  const receiver = new ByteReceiver();
+  await receiver.listen();
+  const connector = syslog.create(syslog.configSchema.parse({ host: '127.0.0.1', port: receiver.port, transport: 'tcp', settleMs: 300 }));
+  await connector.start({ name: 'tcp-concurrent', logger: silentLogger, kafka: { produce: async () => {} } });
+  try {
+    const batches = Array.from({ length: 12 }, (_, b) => sampleBatch(40, b + 1));
+    const started = performance.now();
+    const results = await Promise.all(batches.map((batch) => connector.send(batch, NEVER)));
+    const elapsed = performance.now() - started;
+    assert.ok(results.every((r) => r.kind === 'ok'));
+    assert.ok(elapsed < 12 * 300, `12 sends with settleMs 300 took ${Math.round(elapsed)} ms: their settle windows overlap`);
+    assert.equal(receiver.connections.length, 1, 'one connection, opened once for every send');
+    const ids = octetFrames(receiver.connections[0]!).map((m) => /id="([^"]+)"/.exec(m)![1]);
+    assert.deepEqual(ids, batches.flat().map((e) => e.id), 'every message whole, batch after batch, in the order of the sends');
+  } finally {
+    await connector.stop();
+    await receiver.close();
+  }
+});
+
+test('tcp: a connection lost inside the settle window fails every batch still settling, at once', async () => {
+  const receiver = new ByteReceiver();
+  await receiver.listen();
+  const connector = syslog.create(syslog.configSchema.parse({ host: '127.0.0.1', port: receiver.port, transport: 'tcp', settleMs: 1000 }));
+  await connector.start({ name: 'tcp-settle', logger: silentLogger, kafka: { produce: async () => {} } });
+  try {
+    const started = performance.now();
+    const pending = [1, 2, 3].map((seed) => connector.send(sampleBatch(6, seed), NEVER));
+    await eventually(() => receiver.connections.length === 1 && octetFrames(receiver.connections[0]!).length === 18, 'every frame at the receiver', 5000, 10);
+    for (const socket of receiver.sockets) socket.destroy();
+    const results = await Promise.all(pending);
+    assert.deepEqual(results.map((r) => r.kind), ['retry', 'retry', 'retry']);
+    assert.ok(performance.now() - started < 900, 'reported when the connection went, not at the deadline');
+    // The resends reconnect, once for all of them, and settle.
+    const resends = await Promise.all([4, 5, 6].map((seed) => connector.send(sampleBatch(6, seed), AbortSignal.timeout(5000))));
+    assert.deepEqual(resends.map((r) => r.kind), ['ok', 'ok', 'ok']);
+    assert.equal(receiver.connections.length, 2, 'one reconnect shared by the three sends');
+  } finally {
+    await connector.stop();
+    await receiver.close();
+  }
+});
+
+test('tcp: a receiver that stops reading holds the writes back (drain), and they all go once it reads again', async () => {
+  const receiver = new ByteReceiver();
+  receiver.paused = true;
+  await receiver.listen();
+  const sender = new StreamSender({ protocol: 'tcp', host: '127.0.0.1', port: receiver.port, connectTimeoutMs: 2000, settleMs: 0 });
+  try {
+    const chunk = (i: number) => Buffer.alloc(1 << 20, 0x61 + (i % 26));
+    const writes = Array.from({ length: 16 }, (_, i) => sender.write(chunk(i), NEVER));
+    let settled = 0;
+    for (const write of writes) void write.then(() => settled++);
+    await eventually(() => receiver.sockets.size === 1 && sender.writableLength > 0, 'the connection, and bytes waiting in it');
+    // The kernel takes a few MiB; past that the socket reports false and the sender waits for
+    // 'drain' instead of piling every batch into memory.
+    let most = 0;
+    await eventually(() => ((most = Math.max(most, sender.writableLength)), settled < 16 && sender.writableLength > 0), 'a blocked socket', 5000, 10);
+    assert.ok(most <= 2 * (1 << 20), `${most} bytes buffered in the socket at most; 16 MiB were handed over`);
+    assert.ok(settled < 16);
+    for (const socket of receiver.sockets) socket.resume();
+    await Promise.all(writes);
+    await eventually(() => receiver.bytes(0) === 16 << 20, 'every byte at the receiver');
+    const got = receiver.connections[0]!;
+    for (let i = 0; i < 16; i++) assert.equal(got[i << 20], 0x61 + (i % 26), `write ${i} in place`);
+  } finally {
+    await sender.close();
+    await receiver.close();
+  }
 });
