@@ -256,6 +256,8 @@ describe('splunk-hec connector on the wire', () => {
     const trues = acking.ackQueries.flatMap((query) => Object.entries(query.acks).filter(([, indexed]) => indexed).map(([id]) => Number(id)));
     assert.deepEqual(trues.sort(), [0, 1, 2, 3]);
     assert.ok(acking.ackQueries.some((query) => query.ackIds.length > 1), 'one query asked for several pending ackIds');
+    // Requests in flight side by side on the channel: one query waited for all four ackIds.
+    assert.ok(acking.ackQueries.some((query) => query.ackIds.length === 4), 'four requests awaited their acknowledgment at once');
   });
 
   test('an invalid event: those before it are indexed once, it is dead-lettered, and only those after it are resent', async () => {
