@@ -26,6 +26,20 @@ export interface PartitionState {
   users: Map<string, UserState>;
   /** Per host, the ids of its last events (SEEN_IDS_PER_HOST), to drop a resent one. */
   seen: Map<string, string[]>;
+  /**
+   * Which host of this partition each VM runs on: derived from `hosts` (built on first use
+   * after a restore, then kept in step), so a decision does not scan every host's workloads.
+   */
+  workloadHosts?: Map<string, string>;
+}
+
+/** The VM → host index of the partition, built from the hosts' workloads when absent. */
+function workloadHosts(state: PartitionState): Map<string, string> {
+  if (state.workloadHosts === undefined) {
+    state.workloadHosts = new Map();
+    for (const host of state.hosts.values()) for (const workload of host.workloads) state.workloadHosts.set(workload.id, host.hostId);
+  }
+  return state.workloadHosts;
 }
 
 /** An empty partition state. */
@@ -187,11 +201,14 @@ function applyDecision(event: EventOf<'policy.decision'>, context: Context): Hos
   // A VM runs on one host: whatever moved it (a migration, or a placement or power-on after a
   // move this partition did not see), it leaves every other host of this partition. A source
   // host in another partition keeps its stale entry; `locate` has to live with that.
-  for (const other of context.state.hosts.values()) {
-    if (other === host || !other.workloads.some((w) => w.id === workload.id)) continue;
+  const index = workloadHosts(context.state);
+  const previous = index.get(workload.id);
+  const other = previous === undefined || previous === host.hostId ? undefined : context.state.hosts.get(previous);
+  if (other !== undefined) {
     other.workloads = other.workloads.filter((w) => w.id !== workload.id);
     markChanged(other, context);
   }
+  index.set(workload.id, host.hostId);
   const at = host.workloads.findIndex((w) => w.id === workload.id);
   if (at >= 0) host.workloads[at] = workload;
   else host.workloads.push(workload);
@@ -262,11 +279,14 @@ function touchHost(ref: HostRef, context: Context): HostState {
 function dropMovedWorkloads(host: HostState, context: Context): void {
   const { locate } = context;
   if (locate === undefined || host.workloads.length === 0) return;
+  const index = workloadHosts(context.state);
   host.workloads = host.workloads.filter((workload) => {
     const elsewhere = locate(workload.id);
     if (elsewhere === undefined || elsewhere.hostId === host.hostId) return true;
     const placed = elsewhere.workloads.find((other) => other.id === workload.id);
-    return placed === undefined || placed.since <= workload.since;
+    const stays = placed === undefined || placed.since <= workload.since;
+    if (!stays && index.get(workload.id) === host.hostId) index.delete(workload.id);
+    return stays;
   });
 }
 
@@ -283,9 +303,9 @@ function viewHost(ref: HostRef, context: Context): HostState {
 
 /** The host a VM runs on: this partition knows best, then the fleet; else the event's host. */
 function vmHost(vmId: string, context: Context): HostState {
-  for (const host of context.state.hosts.values()) {
-    if (host.workloads.some((workload) => workload.id === vmId)) return host;
-  }
+  const here = workloadHosts(context.state).get(vmId);
+  const host = here === undefined ? undefined : context.state.hosts.get(here);
+  if (host !== undefined) return host;
   return context.locate?.(vmId) ?? viewHost(context.event.host, context);
 }
 
