@@ -19,10 +19,10 @@
  * The per-kind mapping tables (`CEF_MAPPINGS`) are the documentation: docs/formats.md is
  * rendered from them.
  */
-import { isIPv4, isIPv6 } from 'node:net';
 import type { CanonicalEvent, EventOf } from '../model/events.js';
 import {
   eventName,
+  eventResult,
   eventSignature,
   eventSummary,
   failedFlavors,
@@ -105,36 +105,52 @@ export const CEF_HEADER_LENGTHS = { deviceVendor: 63, deviceProduct: 63, deviceV
 
 // ---- escaping -----------------------------------------------------------------------------
 
-const HEADER_SPECIALS = /[\\|\x00-\x1f\x7f]/g;
-const EXTENSION_SPECIALS = /[\\=\x00-\x08\x0a-\x1f\x7f]/g;
+// One pass per value, no regex: a value with nothing to escape (most) is returned as it is,
+// uncopied; otherwise the runs between specials are copied once. Asset tags and geolocation
+// (`country=DE, ...`) always hold `=`, so the escaping path is common too.
 
-function headerEscape(char: string): string {
-  return char === '\\' ? '\\\\' : char === '|' ? '\\|' : ' ';
+/** `\`, `|` and control characters. */
+function isHeaderSpecial(c: number): boolean {
+  return c < 0x20 || c === 0x5c || c === 0x7c || c === 0x7f;
 }
 
-function extensionEscape(char: string): string {
-  switch (char) {
-    case '\\':
-      return '\\\\';
-    case '=':
-      return '\\=';
-    case '\r':
-      return '\\r';
-    case '\n':
-      return '\\n';
-    default:
-      return ' ';
-  }
+function headerEscape(c: number): string {
+  return c === 0x5c ? '\\\\' : c === 0x7c ? '\\|' : ' ';
+}
+
+/** `\`, `=` and control characters but tab. */
+function isExtensionSpecial(c: number): boolean {
+  return c < 0x20 ? c !== 0x09 : c === 0x5c || c === 0x3d || c === 0x7f;
+}
+
+function extensionEscape(c: number): string {
+  return c === 0x5c ? '\\\\' : c === 0x3d ? '\\=' : c === 0x0d ? '\\r' : c === 0x0a ? '\\n' : ' ';
 }
 
 /** A header field: backslash and pipe escaped, line breaks and control characters made spaces. */
 export function escapeCefHeader(value: string): string {
-  return value.replace(HEADER_SPECIALS, headerEscape);
+  let out = '';
+  let copied = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (!isHeaderSpecial(c)) continue;
+    out += value.slice(copied, i) + headerEscape(c);
+    copied = i + 1;
+  }
+  return copied === 0 ? value : out + value.slice(copied);
 }
 
 /** An extension value: backslash, `=`, CR and LF escaped; other control characters made spaces. */
 export function escapeCefValue(value: string): string {
-  return value.replace(EXTENSION_SPECIALS, extensionEscape);
+  let out = '';
+  let copied = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (!isExtensionSpecial(c)) continue;
+    out += value.slice(copied, i) + extensionEscape(c);
+    copied = i + 1;
+  }
+  return copied === 0 ? value : out + value.slice(copied);
 }
 
 // ---- the mapping tables -------------------------------------------------------------------
@@ -148,8 +164,9 @@ const ENVELOPE: readonly Row[] = [
   { key: 'cat', from: 'type', value: (e) => e.type },
   { key: 'dvchost', from: 'host.name', note: 'else host.id', value: hostLabel },
   { key: 'deviceExternalId', from: 'host.id', value: (e) => e.host.id },
-  { key: 'dvc', from: 'host.ip', note: 'when IPv4', value: (e) => ipv4(e.host.ip) },
-  { key: 'c6a1', label: 'Device IPv6 Address', from: 'host.ip', note: 'when IPv6 (the spec\'s label)', value: (e) => ipv6(e.host.ip) },
+  // Keys typed ipv4 / ipv6 take a value only when it is one (`render`): the same address goes to one or the other.
+  { key: 'dvc', from: 'host.ip', note: 'when IPv4', value: (e) => e.host.ip },
+  { key: 'c6a1', label: 'Device IPv6 Address', from: 'host.ip', note: 'when IPv6 (the spec\'s label)', value: (e) => e.host.ip },
   { key: 'trustwirePool', from: 'host.pool', value: (e) => e.host.pool },
   { key: 'trustwireTenant', from: 'tenant', value: (e) => e.tenant },
   { key: 'trustwireSource', from: 'source', note: '`vendor product version (system)` of the reporting system', value: sourceText },
@@ -205,8 +222,8 @@ export const CEF_MAPPINGS: KindMappings = {
     { key: 'suser', from: 'payload.user.name', note: 'else payload.user.id', value: (e) => e.payload.user.name ?? e.payload.user.id },
     { key: 'suid', from: 'payload.user.id', value: (e) => e.payload.user.id },
     { key: 'spriv', from: 'payload.user.role', value: (e) => e.payload.user.role },
-    { key: 'src', from: 'payload.sourceIp', note: 'when IPv4', value: (e) => ipv4(e.payload.sourceIp) },
-    { key: 'c6a2', label: 'Source IPv6 Address', from: 'payload.sourceIp', note: 'when IPv6 (the spec\'s label)', value: (e) => ipv6(e.payload.sourceIp) },
+    { key: 'src', from: 'payload.sourceIp', note: 'when IPv4', value: (e) => e.payload.sourceIp },
+    { key: 'c6a2', label: 'Source IPv6 Address', from: 'payload.sourceIp', note: 'when IPv6 (the spec\'s label)', value: (e) => e.payload.sourceIp },
     { key: 'reason', from: 'payload.error', value: (e) => e.payload.error },
     { key: 'cs4', label: 'Target', from: 'payload.target', note: '`type id (name)`', value: targetText },
     { key: 'trustwireSessionId', from: 'payload.sessionId', value: (e) => e.payload.sessionId },
@@ -285,9 +302,9 @@ function render(value: unknown, spec: CefKeySpec): string | undefined {
     case 'double':
       return typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
     case 'ipv4':
-      return typeof value === 'string' && isIPv4(value) ? value : undefined;
+      return typeof value === 'string' ? ipv4(value) : undefined;
     case 'ipv6':
-      return typeof value === 'string' && isIPv6(value) ? value : undefined;
+      return typeof value === 'string' ? ipv6(value) : undefined;
   }
 }
 
@@ -307,13 +324,38 @@ function header(value: string, length: number): string {
   return escapeCefHeader(truncateChars(value, length));
 }
 
-/** One canonical event as one CEF line (no syslog prefix, no line break). */
-export function formatCef(event: CanonicalEvent, options: CefOptions = {}): string {
-  const device = options.device ?? TRUSTWIRE_DEVICE;
-  let out =
+/** `CEF:0|vendor|product|version|`. */
+function deviceHeader(device: DeviceIdentity): string {
+  return (
     `CEF:0|${header(device.vendor, CEF_HEADER_LENGTHS.deviceVendor)}|${header(device.product, CEF_HEADER_LENGTHS.deviceProduct)}` +
-    `|${header(device.version, CEF_HEADER_LENGTHS.deviceVersion)}|${header(eventSignature(event), CEF_HEADER_LENGTHS.deviceEventClassId)}` +
-    `|${header(eventName(event), CEF_HEADER_LENGTHS.name)}|${cefSeverity(event.severity)}|`;
+    `|${header(device.version, CEF_HEADER_LENGTHS.deviceVersion)}|`
+  );
+}
+
+const TRUSTWIRE_DEVICE_HEADER = deviceHeader(TRUSTWIRE_DEVICE);
+
+// Signature and name depend on the kind and its result only, a small set per kind (the alert
+// rules and platforms are open, but few): each pair is escaped once and kept, up to a bound.
+const SIGNATURE_HEADERS = new Map<CanonicalEvent['type'], Map<string, string>>();
+const SIGNATURE_HEADERS_PER_KIND = 1024;
+
+/** `signature|name`. */
+function signatureHeader(event: CanonicalEvent): string {
+  const result = eventResult(event);
+  let byResult = SIGNATURE_HEADERS.get(event.type);
+  if (byResult === undefined) SIGNATURE_HEADERS.set(event.type, (byResult = new Map()));
+  let text = byResult.get(result);
+  if (text === undefined) {
+    text = `${header(eventSignature(event), CEF_HEADER_LENGTHS.deviceEventClassId)}|${header(eventName(event), CEF_HEADER_LENGTHS.name)}`;
+    if (byResult.size < SIGNATURE_HEADERS_PER_KIND) byResult.set(result, text);
+  }
+  return text;
+}
+
+/** One canonical event as one CEF line (no syslog prefix, no line break). */
+export function formatCef(event: CanonicalEvent, options?: CefOptions): string {
+  const device = options?.device === undefined || options.device === TRUSTWIRE_DEVICE ? TRUSTWIRE_DEVICE_HEADER : deviceHeader(options.device);
+  let out = `${device}${signatureHeader(event)}|${cefSeverity(event.severity)}|`;
   let first = true;
   for (const row of COMPILED.get(event.type) ?? []) {
     const text = render(row.value(event), row.spec);

@@ -154,12 +154,14 @@ export function listText(items: readonly string[] | undefined): string | undefin
   return items === undefined || items.length === 0 ? undefined : items.join(', ');
 }
 
+// node's isIPv6 is one large regex: a value without a colon (any IPv4 address) skips it.
+
 export function ipv4(value: string | undefined): string | undefined {
-  return value !== undefined && isIPv4(value) ? value : undefined;
+  return value !== undefined && !value.includes(':') && isIPv4(value) ? value : undefined;
 }
 
 export function ipv6(value: string | undefined): string | undefined {
-  return value !== undefined && isIPv6(value) ? value : undefined;
+  return value !== undefined && value.includes(':') && isIPv6(value) ? value : undefined;
 }
 
 // ---- trust.change -------------------------------------------------------------------------

@@ -8,9 +8,9 @@
  * - Maps (asset tags, settings, details) list their keys sorted by UTF-16 code unit.
  * - Keys the contract does not know are not written.
  *
- * The writer is compiled from the schema once; per event it only walks the value, letting
- * `JSON.stringify` escape strings. No intermediate objects are built. JSON text never holds a
- * raw line break, so a line is always exactly one event (NDJSON).
+ * The writer is compiled from the schema once; per event it only walks the value, quoting
+ * strings itself unless they need `JSON.stringify`'s escapes. No intermediate objects are
+ * built. JSON text never holds a raw line break, so a line is always exactly one event (NDJSON).
  */
 import type { Type, types } from 'avsc';
 import { EVENT_AVRO_TYPE } from '../model/avro.js';
@@ -19,6 +19,22 @@ import { EVENT_TYPES, type CanonicalEvent } from '../model/events.js';
 type Write = (value: any) => string;
 
 const stringify: Write = (value) => JSON.stringify(value) ?? 'null';
+
+/** Whether JSON.stringify would escape a character of `value` (`"`, `\`, controls, lone surrogates). */
+function needsJsonEscape(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return true;
+  }
+  return false;
+}
+
+// JSON.stringify per value was most of the cost: a string that needs no escape (nearly all)
+// is just quoted, a finite number is its String(). Anything else still goes to JSON.stringify,
+// so the output is JSON.stringify's in every case.
+const writeString: Write = (value) => (typeof value === 'string' && !needsJsonEscape(value) ? `"${value}"` : stringify(value));
+const writeNumber: Write = (value) => (typeof value === 'number' && Number.isFinite(value) ? String(value) : stringify(value));
+const writeBoolean: Write = (value) => (value === true ? 'true' : value === false ? 'false' : stringify(value));
 
 function isNullable(type: Type): boolean {
   return type.typeName === 'union:unwrapped' && (type as types.UnwrappedUnionType).types.some((t) => t.typeName === 'null');
@@ -41,7 +57,7 @@ function writerOf(type: Type): Write {
       return (value: Record<string, unknown>) => {
         const keys = Object.keys(value).sort();
         let out = '{';
-        for (let i = 0; i < keys.length; i++) out += `${i === 0 ? '' : ','}${JSON.stringify(keys[i])}:${entry(value[keys[i]!])}`;
+        for (let i = 0; i < keys.length; i++) out += `${i === 0 ? '' : ','}${writeString(keys[i])}:${entry(value[keys[i]!])}`;
         return `${out}}`;
       };
     }
@@ -52,8 +68,18 @@ function writerOf(type: Type): Write {
       if (records.length === 0) return stringify; // primitives and arrays of primitives (a setting's value)
       throw new Error(`unsupported union ${JSON.stringify(type.schema())}`);
     }
+    case 'string':
+    case 'enum':
+      return writeString;
+    case 'int':
+    case 'long':
+    case 'float':
+    case 'double':
+      return writeNumber;
+    case 'boolean':
+      return writeBoolean;
     default:
-      return stringify; // primitives, enums
+      return stringify;
   }
 }
 

@@ -21,7 +21,7 @@
  * 255), otherwise trustwire's cap of 1023, in characters, cut at a character boundary.
  * The device is trustwire, as for CEF (see cef.ts).
  */
-import type { CanonicalEvent, EventOf } from '../model/events.js';
+import { EVENT_TYPES, type CanonicalEvent, type EventOf } from '../model/events.js';
 import {
   eventResult,
   eventSummary,
@@ -44,6 +44,7 @@ import {
 } from './describe.js';
 import { assertUniqueKeys, type FieldMapping, type KindMappings } from './mapping.js';
 import { truncateChars } from './text.js';
+import { isoTime, millisOf, perSecond, timeValue } from './time.js';
 
 /** Lengths the guide gives; every other attribute is capped at `LEEF_DEFAULT_LENGTH`. */
 export const LEEF_LENGTHS: Readonly<Record<string, number>> = {
@@ -62,13 +63,20 @@ function pad(value: number, width = 2): string {
   return String(value).padStart(width, '0');
 }
 
+function devTimeText(ms: number): string {
+  const d = new Date(ms);
+  return `${MONTHS[d.getUTCMonth()]} ${pad(d.getUTCDate())} ${d.getUTCFullYear()} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+}
+
+/** `Mar 14 2025 09:59:59` of a second, kept for the events of the same second. */
+const devTimeSecond = perSecond(devTimeText);
+
 /** `Mar 14 2025 09:59:59.871 GMT`: epoch milliseconds in `LEEF_DEV_TIME_FORMAT`. */
 export function leefDevTime(ms: number): string {
-  const d = new Date(ms);
-  return (
-    `${MONTHS[d.getUTCMonth()]} ${pad(d.getUTCDate())} ${d.getUTCFullYear()} ` +
-    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)} GMT`
-  );
+  const t = timeValue(ms);
+  // Beyond Date's range (±8.64e15 ms, or NaN) the fields are NaN, as they always were.
+  if (!(Math.abs(t) <= 8.64e15)) return `${devTimeText(ms)}.${pad(new Date(ms).getUTCMilliseconds(), 3)} GMT`;
+  return `${devTimeSecond(t)}.${millisOf(t)} GMT`;
 }
 
 /** LEEF's sev is 1-10: the event's severity, 0 raised to 1. */
@@ -76,8 +84,8 @@ export function leefSeverity(severity: number): number {
   return Math.min(10, Math.max(1, Math.round(severity)));
 }
 
-function isoTime(ms: number | undefined): string | undefined {
-  return ms === undefined ? undefined : new Date(ms).toISOString();
+function isoTimeOf(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : isoTime(ms);
 }
 
 // ---- the mapping tables -------------------------------------------------------------------
@@ -101,7 +109,7 @@ const ENVELOPE: readonly Row[] = [
 
 const ENRICHMENT: readonly Row[] = [
   { key: 'hostTrustStatus', from: 'enrichment.trust.status', value: (e) => e.enrichment?.trust.status },
-  { key: 'hostTrustStatusSince', from: 'enrichment.trust.since', note: 'RFC 3339, UTC', value: (e) => isoTime(e.enrichment?.trust.since) },
+  { key: 'hostTrustStatusSince', from: 'enrichment.trust.since', note: 'RFC 3339, UTC', value: (e) => isoTimeOf(e.enrichment?.trust.since) },
   { key: 'hostAttestationFaultCount', from: 'enrichment.trust.faultCount', value: (e) => e.enrichment?.trust.faultCount },
   { key: 'hostComplianceScore', from: 'enrichment.compliance.score', value: (e) => e.enrichment?.compliance?.score },
   { key: 'hostComplianceMaxScore', from: 'enrichment.compliance.maxScore', value: (e) => e.enrichment?.compliance?.maxScore },
@@ -155,7 +163,7 @@ export const LEEF_MAPPINGS: KindMappings = {
   'config.snapshot': kind<'config.snapshot'>([
     { key: 'platform', from: 'payload.platform', note: 'and payload.platformVersion', value: platformText },
     { key: 'runningServices', from: 'payload.services', note: 'names of the running ones', value: runningServices },
-    { key: 'collectedAt', from: 'payload.collectedAt', note: 'RFC 3339, UTC', value: (e) => isoTime(e.payload.collectedAt) },
+    { key: 'collectedAt', from: 'payload.collectedAt', note: 'RFC 3339, UTC', value: (e) => isoTimeOf(e.payload.collectedAt) },
     { key: 'settingCount', from: 'payload.settings', note: 'how many (the values are not sent)', value: (e) => Object.keys(e.payload.settings).length },
   ]),
   'compliance.assessment': kind<'compliance.assessment'>([
@@ -197,9 +205,19 @@ function replacement(char: string): string {
   return char === '|' ? '\u00a6' : ' ';
 }
 
+/** Whether `value` holds a pipe, a control character or `delimiter` (a code unit; -1 for none). */
+function hasSpecial(value: string, delimiter: number): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x7c || c === 0x7f || c === delimiter) return true;
+  }
+  return false;
+}
+
 /** A header field: a pipe becomes `¦`, control characters spaces (LEEF has no escaping). */
 export function sanitizeLeefHeader(value: string): string {
-  return value.replace(SPECIALS, replacement);
+  // A scan first: nearly every value is clean and is returned as it is.
+  return hasSpecial(value, -1) ? value.replace(SPECIALS, replacement) : value;
 }
 
 /** `x09` for a tab (or another control character), the character itself otherwise. */
@@ -241,13 +259,18 @@ export function createLeefFormatter(options: LeefOptions = {}): LeefFormatter {
     ]),
   );
 
+  const delimiterCode = delimiter.charCodeAt(0);
+  const sanitizeValue = (value: string) => (hasSpecial(value, delimiterCode) ? value.replace(valueSpecials, replacement) : value);
+  // The header up to the attributes, per kind: the event type is the EventID.
+  const heads = new Map(EVENT_TYPES.map((type) => [type, head + sanitizeLeefHeader(truncateChars(type, LEEF_EVENT_ID_LENGTH)) + tail]));
+
   return (event) => {
-    let out = head + sanitizeLeefHeader(truncateChars(event.type, LEEF_EVENT_ID_LENGTH)) + tail;
+    let out = heads.get(event.type) ?? head + sanitizeLeefHeader(truncateChars(event.type, LEEF_EVENT_ID_LENGTH)) + tail;
     let first = true;
     for (const row of compiled.get(event.type) ?? []) {
       const value = row.value(event);
       if (value === undefined || value === '') continue;
-      const text = typeof value === 'string' ? truncateChars(value, row.length).replace(valueSpecials, replacement) : String(value);
+      const text = typeof value === 'string' ? sanitizeValue(truncateChars(value, row.length)) : String(value);
       out += first ? row.key : delimiter + row.key;
       out += text;
       first = false;

@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import avro from 'avsc';
 import type { Type, types } from 'avsc';
+import { isPlainRecordType, plainTypeHook } from '../formats/avro/plain-types.js';
 import { createSingleObjectCodec, SingleObjectDecodeError, schemaFingerprint } from '../formats/avro/single-object.js';
 import { EVENT_TYPES, type CanonicalEvent, type EventType } from './events.js';
 import { formatPath, ValidationError, type FieldError } from './validation.js';
@@ -17,11 +18,15 @@ export const EVENT_SCHEMA_FILE = new URL('trustwire.Event.avsc', SCHEMA_DIR);
 export const EVENT_SCHEMA_HISTORY_DIR = new URL('history/', SCHEMA_DIR);
 const RELEASED_FILE = /^trustwire\.Event\.v(\d+)\.avsc$/;
 
-/** An Avro type for a `trustwire.Event` schema (parsed JSON), checked to fit the codec. */
+/**
+ * An Avro type for a `trustwire.Event` schema (parsed JSON), checked to fit the codec. Its
+ * records decode into plain objects without their null optional fields, the objects
+ * `CanonicalEvent.parse` yields (`formats/avro/plain-types.ts`), so decoding is one pass.
+ */
 export function eventAvroType(schema: object): Type {
   // 'auto' wraps the payload union (six records, ambiguous as plain objects) by branch name
   // and leaves ["null", T] and the setting-value union unwrapped.
-  const type = avro.Type.forSchema(schema as avro.Schema, { wrapUnions: 'auto' });
+  const type = avro.Type.forSchema(schema as avro.Schema, { wrapUnions: 'auto', typeHook: plainTypeHook });
   if (type.name !== 'trustwire.Event') throw new Error(`expected the trustwire.Event schema, got ${type.name ?? type.typeName}`);
   const payload = (type as types.RecordType).field('payload')?.type;
   const branches = payload?.typeName === 'union:wrapped' ? (payload as types.WrappedUnionType).types : [];
@@ -59,68 +64,6 @@ function readReleasedSchemas(): ReleasedEventSchema[] {
   return released.sort((a, b) => a.version - b.version);
 }
 
-// ---- Avro values → the objects CanonicalEvent.parse yields ----------------------------------
-
-type ToPlain = (value: any) => unknown;
-
-/**
- * avsc decodes records into instances of generated classes and optional fields into null;
- * zod yields plain objects without the absent keys. Built once per type; `undefined` means the
- * decoded value is already plain.
- */
-function plainConverter(type: Type, visiting = new Set<Type>()): ToPlain | undefined {
-  switch (type.typeName) {
-    case 'record':
-      return recordConverter(type as types.RecordType, {}, visiting);
-    case 'array': {
-      const item = plainConverter((type as types.ArrayType).itemsType, visiting);
-      return item && ((value: unknown[]) => value.map(item));
-    }
-    case 'map': {
-      const entry = plainConverter((type as types.MapType).valuesType as Type, visiting);
-      if (entry === undefined) return undefined; // avsc decodes maps into plain objects
-      return (value: Record<string, unknown>) => {
-        const out: Record<string, unknown> = {};
-        for (const key of Object.keys(value)) out[key] = entry(value[key]);
-        return out;
-      };
-    }
-    case 'union:unwrapped': {
-      const branches = (type as types.UnwrappedUnionType).types.filter((branch) => branch.typeName !== 'null');
-      const converters = branches.map((branch) => plainConverter(branch, visiting));
-      if (converters.every((converter) => converter === undefined)) return undefined;
-      const [only] = converters;
-      if (converters.length === 1 && only !== undefined) return (value) => (value === null ? null : only(value));
-      throw new Error(`unsupported union ${JSON.stringify(type.schema())}: only ["null", T] may hold records`);
-    }
-    case 'union:wrapped':
-      throw new Error(`unsupported wrapped union ${JSON.stringify(type.schema())}`);
-    default:
-      return undefined; // primitives, enums, logical types
-  }
-}
-
-function recordConverter(type: types.RecordType, overrides: Record<string, ToPlain | undefined>, visiting: Set<Type>): ToPlain {
-  if (visiting.has(type)) throw new Error(`recursive record ${type.name} is not supported`);
-  visiting.add(type);
-  const fields = type.fields.map((field) => ({
-    name: field.name,
-    toPlain: field.name in overrides ? overrides[field.name] : plainConverter(field.type, visiting),
-    // An optional field: null in Avro, absent in zod.
-    nullable: field.type.typeName.startsWith('union:') && (field.type as types.UnwrappedUnionType).types.some((t) => t.typeName === 'null'),
-  }));
-  visiting.delete(type);
-  return (value: Record<string, unknown>) => {
-    const out: Record<string, unknown> = {};
-    for (const field of fields) {
-      const fieldValue = value[field.name];
-      if (fieldValue === null && field.nullable) continue;
-      out[field.name] = field.toPlain === undefined || fieldValue === null ? fieldValue : field.toPlain(fieldValue);
-    }
-    return out;
-  };
-}
-
 // ---- the codec ----------------------------------------------------------------------------
 
 export interface EventCodec {
@@ -135,10 +78,11 @@ export interface EventCodec {
 }
 
 interface PayloadBranch {
+  /** The event type, the constant of EVENT_TYPES. */
+  type: EventType;
   /** Full name of the payload record, the key of avsc's wrapped union value. */
   name: string;
   wrap(payload: unknown): unknown;
-  toPlain: ToPlain;
 }
 
 type AvroEvent = { type: string; payload: Record<string, unknown> } & Record<string, unknown>;
@@ -171,27 +115,38 @@ function mismatch(expected: Type, value: unknown): string {
   return `expected ${wanted}, got ${JSON.stringify(value) ?? 'nothing'}`;
 }
 
+/** Throws on a wrapped union below the envelope: its values would decode into avsc's branch objects, not plain values. */
+function assertNoNestedWrappedUnion(type: Type, seen = new Set<Type>()): void {
+  if (seen.has(type)) return;
+  seen.add(type);
+  if (type.typeName === 'union:wrapped') throw new Error(`unsupported wrapped union ${JSON.stringify(type.schema())}: only the payload's union may be wrapped`);
+  if (type.typeName === 'record') for (const field of (type as types.RecordType).fields) assertNoNestedWrappedUnion(field.type, seen);
+  if (type.typeName === 'array') assertNoNestedWrappedUnion((type as types.ArrayType).itemsType, seen);
+  if (type.typeName === 'map') assertNoNestedWrappedUnion((type as types.MapType).valuesType as Type, seen);
+  if (type.typeName === 'union:unwrapped') for (const branch of (type as types.UnwrappedUnionType).types) assertNoNestedWrappedUnion(branch, seen);
+}
+
 /**
  * Writes with `reader`; reads what `reader` or any of `writers` wrote. The payload union's
  * branches are PAYLOADS' kinds in order, which `eventAvroType` and the tests hold.
  */
 export function createEventCodec(reader: Type, writers: Iterable<Type> = []): EventCodec {
+  if (!isPlainRecordType(reader)) throw new Error('the reader type must come from eventAvroType, which decodes records into plain objects');
   const codec = createSingleObjectCodec(reader, writers);
   const payloadUnion = (reader as types.RecordType).field('payload').type as types.WrappedUnionType;
+  for (const field of (reader as types.RecordType).fields) if (field.name !== 'payload') assertNoNestedWrappedUnion(field.type);
+  for (const branch of payloadUnion.types) assertNoNestedWrappedUnion(branch);
   const branches = new Map<string, PayloadBranch>(
     EVENT_TYPES.map((eventType: EventType, index) => {
       const record = payloadUnion.types[index] as types.RecordType;
       const branch: PayloadBranch = {
+        type: eventType,
         name: record.name!,
         wrap: (payload) => record.wrap(payload),
-        toPlain: recordConverter(record, {}, new Set()),
       };
       return [eventType, branch];
     }),
   );
-  // The payload is unwrapped by decode, which knows the branch from `type`.
-  const envelopeToPlain = recordConverter(reader as types.RecordType, { payload: undefined }, new Set());
-
   function unknownType(event: CanonicalEvent): FieldError[] {
     return [{ path: 'type', message: `unknown event type ${JSON.stringify(event.type)}` }];
   }
@@ -224,14 +179,17 @@ export function createEventCodec(reader: Type, writers: Iterable<Type> = []): Ev
   }
 
   function decode(bytes: Buffer): CanonicalEvent {
+    // Already the plain object (eventAvroType's records), but for the payload's union wrapper.
     const record = codec.decode(bytes) as AvroEvent;
     const branch = branches.get(record.type);
     if (branch === undefined) throw malformed(bytes, `unknown type ${JSON.stringify(record.type)}`);
     const payload = record.payload[branch.name];
     if (payload === undefined) throw malformed(bytes, `type is ${record.type} but the payload is not a ${branch.name}`);
-    const event = envelopeToPlain(record) as Record<string, unknown>;
-    event.payload = branch.toPlain(payload);
-    return event as CanonicalEvent;
+    record.payload = payload as Record<string, unknown>;
+    // The same text, as the constant: the formats' switches and lookups on the type then
+    // compare one pointer instead of the characters of a freshly decoded string.
+    record.type = branch.type;
+    return record as unknown as CanonicalEvent;
   }
 
   return { type: reader, fingerprint: codec.fingerprint, knownFingerprints: codec.knownFingerprints, encode, decode, fieldErrors };

@@ -6,6 +6,7 @@
  */
 import type { Type } from 'avsc';
 import { crc64Avro, fingerprintBytes, fingerprintHex } from './crc64.js';
+import { decodeFrom } from './plain-types.js';
 
 export const SINGLE_OBJECT_MARKER: readonly number[] = [0xc3, 0x01];
 /** Marker and fingerprint. */
@@ -116,7 +117,7 @@ export function createSingleObjectCodec(reader: Type, writers: Iterable<Type> = 
     }
     let decoded: { value: unknown; offset: number };
     try {
-      decoded = reader.decode(bytes, SINGLE_OBJECT_HEADER_LENGTH, writer.resolver);
+      decoded = decodeFrom(reader, bytes, SINGLE_OBJECT_HEADER_LENGTH, writer.resolver);
     } catch (error) {
       throw new SingleObjectDecodeError('malformed', `malformed Avro body (schema ${fingerprintHex(writerFingerprint)}): ${(error as Error).message}`, writerFingerprint, {
         cause: error,
