@@ -122,3 +122,11 @@ export async function closeWithin(close: () => Promise<unknown>, ms = 5000): Pro
   ]);
   clearTimeout(timer);
 }
+
+/**
+ * What one fetch brings at most, over all partitions and for one partition. The client's
+ * defaults let a fetch bring 50 MB for each partition, so a member catching up would hold
+ * hundreds of MB; Kafka's own consumer takes 1 MiB a partition.
+ */
+export const FETCH_MAX_BYTES = 8 * 1024 * 1024;
+export const FETCH_PARTITION_MAX_BYTES = 1024 * 1024;

@@ -28,7 +28,7 @@ import {
   type Message,
   type MessagesStream,
 } from '@platformatic/kafka';
-import { closeWithin, describeKafkaError, type KafkaClient } from './client.js';
+import { closeWithin, describeKafkaError, FETCH_MAX_BYTES, FETCH_PARTITION_MAX_BYTES, type KafkaClient } from './client.js';
 import { ComponentHealth } from './health.js';
 import { ReadCommittedConsumer } from './read-committed.js';
 import { toRecord, type IncomingRecord } from './records.js';
@@ -102,6 +102,7 @@ export interface GroupConsumer {
 }
 
 const CLOSE_TIMEOUT_MS = 5000;
+
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 5000;
 
@@ -351,6 +352,8 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
       autocommit: false,
       isolationLevel: FetchIsolationLevels.READ_COMMITTED,
       highWaterMark: maxBatch,
+      maxBytes: FETCH_MAX_BYTES,
+      maxBytesPerPartition: FETCH_PARTITION_MAX_BYTES,
       ...(options.maxWaitTimeMs !== undefined && { maxWaitTime: options.maxWaitTimeMs }),
       ...(options.sessionTimeoutMs !== undefined && {
         sessionTimeout: options.sessionTimeoutMs,
@@ -548,6 +551,6 @@ function toSourcedRecord(message: BufferMessage, consumer: BufferConsumer): Sour
 export async function sleep(ms: number, cancelled: () => boolean = () => false): Promise<void> {
   const until = Date.now() + ms;
   while (!cancelled() && Date.now() < until) {
-    await new Promise((resolve) => setTimeout(resolve, Math.min(100, until - Date.now())));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(100, until - Date.now()))));
   }
 }

@@ -1,6 +1,6 @@
 import { Consumer, FetchIsolationLevels, MessagesStreamFallbackModes, MessagesStreamModes, type Message } from '@platformatic/kafka';
 import { randomUUID } from 'node:crypto';
-import { closeWithin, type KafkaClient } from './client.js';
+import { closeWithin, FETCH_MAX_BYTES, FETCH_PARTITION_MAX_BYTES, type KafkaClient } from './client.js';
 import { startGroupConsumer, type GroupConsumer } from './group-consumer.js';
 import type { ComponentHealth } from './health.js';
 import { ReadCommittedConsumer } from './read-committed.js';
@@ -41,6 +41,8 @@ async function readFromBeginning(
     autocommit: false,
     isolationLevel,
     maxWaitTime: 500,
+    maxBytes: FETCH_MAX_BYTES,
+    maxBytesPerPartition: FETCH_PARTITION_MAX_BYTES,
   });
   let resolveJoined!: () => void;
   const joined = new Promise<void>((resolve) => (resolveJoined = resolve));
@@ -56,6 +58,8 @@ async function readFromBeginning(
     autocommit: false,
     isolationLevel,
     maxWaitTime: 500,
+    maxBytes: FETCH_MAX_BYTES,
+    maxBytesPerPartition: FETCH_PARTITION_MAX_BYTES,
   });
   stream.on('data', onMessage);
   stream.on('error', (error: Error) => failed(error));
