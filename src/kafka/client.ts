@@ -124,6 +124,25 @@ export async function closeWithin(close: () => Promise<unknown>, ms = 5000): Pro
 }
 
 /**
+ * Rejects when `work` has not settled within `ms`. A request whose answer never comes (the
+ * broker restarted under it) can keep the client waiting for minutes; what waits on it must
+ * give up, say so, and try again.
+ */
+export async function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * What one fetch brings at most, over all partitions and for one partition. The client's
  * defaults let a fetch bring 50 MB for each partition, so a member catching up would hold
  * hundreds of MB; Kafka's own consumer takes 1 MiB a partition.

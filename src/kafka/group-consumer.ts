@@ -28,7 +28,7 @@ import {
   type Message,
   type MessagesStream,
 } from '@platformatic/kafka';
-import { closeWithin, describeKafkaError, FETCH_MAX_BYTES, FETCH_PARTITION_MAX_BYTES, type KafkaClient } from './client.js';
+import { closeWithin, describeKafkaError, FETCH_MAX_BYTES, FETCH_PARTITION_MAX_BYTES, within, type KafkaClient } from './client.js';
 import { ComponentHealth } from './health.js';
 import { ReadCommittedConsumer } from './read-committed.js';
 import { toRecord, type IncomingRecord } from './records.js';
@@ -102,6 +102,10 @@ export interface GroupConsumer {
 }
 
 const CLOSE_TIMEOUT_MS = 5000;
+/** How long opening a stream (joining the group) may take before the member is replaced. */
+const OPEN_TIMEOUT_MS = 120_000;
+/** Failures in a row, without a join or a fetch between them, before the member is replaced. */
+const MEMBER_FAILURES = 3;
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 5000;
@@ -131,6 +135,10 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
   let failure: Error | undefined;
   const committed = new Map<number, bigint>();
   let lastFetchAt = Date.now();
+  let attempt = 0;
+  let failingSince: number | undefined;
+  let failuresOnMember = 0;
+  let recovered = () => {};
   // A watchdog: a stream with partitions, room for records and nothing in hand must fetch at
   // least every maxWaitTime. One that stops (a fetch whose answer never came after a broker
   // restart keeps its node "in flight" for two minutes in the client) is replaced.
@@ -182,6 +190,7 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
       committed.delete(partition);
     }
     assigned = next;
+    recovered();
     log.debug({ partitions: next }, 'assigned');
     options.onAssignment?.(next);
     schedule();
@@ -364,6 +373,7 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
     next.on('readable', drain);
     next.on('fetch', () => {
       lastFetchAt = Date.now();
+      if (next === stream) recovered();
       setImmediate(() => next === stream && advancePastMarkers(next));
     });
     next.on('error', (error: Error) => {
@@ -413,19 +423,29 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
   /** The supervisor: keeps one healthy member with one stream, for as long as it is not stopped. */
   async function supervise(): Promise<void> {
     let closingPrevious: Promise<void> = Promise.resolve();
-    let attempt = 0;
-    let failingSince: number | undefined;
+    // Failures since the member last worked (joined, or fetched): a stream that opens and fails
+    // at once does not count as recovered.
+    recovered = () => {
+      attempt = 0;
+      failingSince = undefined;
+      failuresOnMember = 0;
+    };
     while (!stopped) {
       try {
         if (consumer === undefined) consumer = newMember();
         const previous = stream;
-        stream = await openStream(consumer);
+        // A join whose answer never comes (the broker restarted under it) would hold the member
+        // here for good: past the bound the member is replaced.
+        stream = await within(openStream(consumer), OPEN_TIMEOUT_MS, `joining the group ${groupId}`).catch((error: unknown) => {
+          const stuck = consumer;
+          consumer = undefined;
+          void closeQuietly(stuck);
+          throw error;
+        });
         lastFetchAt = Date.now();
         log.debug({ rewound: previous !== undefined }, 'stream opened');
         // The new stream tracks the topic before the old one lets go of it: no rejoin.
         if (previous !== undefined) closingPrevious = closeQuietly(previous);
-        attempt = 0;
-        failingSince = undefined;
         // Running once the member is in its group; the next heartbeat says so otherwise.
         if (consumer.isActive()) health.running();
         // Until something asks for a new stream (a rewind, a failure, stop).
@@ -445,7 +465,9 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
         if (rejoin) log.info(cause.message);
         else {
           failingSince ??= Date.now();
+          failuresOnMember++;
           health.failing(describeKafkaError(cause));
+          log.debug({ attempt, failuresOnMember, error: describeKafkaError(cause) }, 'consumer failed');
         }
         // In-flight handlers finish (or give up) before their stream is closed.
         await waitHandlers();
@@ -454,9 +476,13 @@ export async function startGroupConsumer(client: KafkaClient, options: GroupCons
         // The member is kept: a new stream on it rejoins the group with the same member id. A new
         // member would wait, in its first join, for the old one's session to time out (a minute),
         // since a member lost while the broker was away never left the group.
-        if (consumer !== undefined && isClosedClientError(cause)) {
+        // A member that keeps failing is replaced, though: its client can be left in a state it
+        // does not leave (seen after a broker restart: every stream failing at once, for minutes).
+        if (consumer !== undefined && (isClosedClientError(cause) || failuresOnMember >= MEMBER_FAILURES)) {
+          log.info({ failures: failuresOnMember, error: describeKafkaError(cause) }, 'replacing the consumer after repeated failures');
           void closeQuietly(consumer);
           consumer = undefined;
+          failuresOnMember = 0;
         }
         failure = undefined;
         for (const entry of partitions.values()) {

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import { deadLetterHeaders } from '../dlq/headers.js';
-import { describeKafkaError, type KafkaClient } from '../kafka/client.js';
+import { describeKafkaError, within, type KafkaClient } from '../kafka/client.js';
 import { startGroupConsumer, type BatchOutcome, type GroupBatch, type GroupConsumer } from '../kafka/group-consumer.js';
 import type { ComponentHealth } from '../kafka/health.js';
 import { committedOffsets } from '../kafka/topics.js';
@@ -24,6 +24,14 @@ import { emptyPartitionState, processEvent, type ComplianceSettings, type Locate
 import type { ProcessorRules } from './state.js';
 
 /** The processor's consumer group for a group prefix (`kafka.groupPrefix`, default `trustwire`). */
+/**
+ * How long a take-over (fencing, restoring the state) and one transaction may take: past it the
+ * work is given up (its producer closed, so it cannot commit later) and tried again, instead of
+ * waiting on a request the client may never see answered.
+ */
+const TAKE_OVER_TIMEOUT_MS = 60_000;
+const COMMIT_TIMEOUT_MS = 30_000;
+
 export function processorGroup(prefix = 'trustwire'): string {
   return `${prefix}-processor`;
 }
@@ -84,10 +92,13 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
   async function takeOver(partitions: number[]): Promise<void> {
     const nonces = new Map<number, string>();
     const taken = new Map<number, OwnedPartition>();
+    const abandoned = { value: false };
     try {
-      await fenceAndRestore(partitions, nonces, taken);
+      await within(fenceAndRestore(partitions, nonces, taken, abandoned), TAKE_OVER_TIMEOUT_MS, `the take-over of partitions ${partitions.join(', ')}`);
     } catch (error) {
-      // Producers of a take-over that did not finish must not linger (nor hold the process open).
+      // Producers of a take-over that did not finish must not linger (nor hold the process open);
+      // one made after it was given up closes itself.
+      abandoned.value = true;
       await Promise.all([...taken.values()].map((entry) => entry.producer.disconnect().catch(() => {})));
       throw error;
     }
@@ -98,15 +109,30 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
     log.info({ partitions, hosts: [...taken.values()].reduce((n, e) => n + e.state.hosts.size, 0) }, 'partitions taken over, state restored');
   }
 
-  async function fenceAndRestore(partitions: number[], nonces: Map<number, string>, taken: Map<number, OwnedPartition>): Promise<void> {
-    for (const partition of partitions) {
-      if (stopping) throw new Error('processor stopping');
-      const producer = await createTransactionalProducer(client, `${groupId}.${topics.events}.${partition}`);
-      taken.set(partition, { producer, state: emptyPartitionState(), startOffset: 0n });
-      const nonce = randomUUID();
-      nonces.set(partition, nonce);
-      await producer.commit([{ topic: topics.hostState, partition, key: RESTORE_MARKER_KEY, value: Buffer.from(nonce) }]);
-    }
+  async function fenceAndRestore(
+    partitions: number[],
+    nonces: Map<number, string>,
+    taken: Map<number, OwnedPartition>,
+    abandoned: { value: boolean },
+  ): Promise<void> {
+    // The partitions are fenced side by side: each is a round of requests to the coordinator.
+    // All settle before a failure is thrown, so that every producer made is in `taken` to close.
+    const fenced = await Promise.allSettled(
+      partitions.map(async (partition) => {
+        if (stopping) throw new Error('processor stopping');
+        const producer = await createTransactionalProducer(client, `${groupId}.${topics.events}.${partition}`);
+        if (abandoned.value) {
+          await producer.disconnect().catch(() => {});
+          throw new Error('take-over given up');
+        }
+        taken.set(partition, { producer, state: emptyPartitionState(), startOffset: 0n });
+        const nonce = randomUUID();
+        nonces.set(partition, nonce);
+        await producer.commit([{ topic: topics.hostState, partition, key: RESTORE_MARKER_KEY, value: Buffer.from(nonce) }]);
+      }),
+    );
+    const failed = fenced.find((result) => result.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
     await readPartitionsUntil(client, { topic: topics.hostState, partitions }, (record) => {
       const entry = decodeChangelog(record.key ?? '', record.value);
       const state = taken.get(record.partition)!.state;
@@ -160,7 +186,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
     for (const key of changed) out.push(stateRecord(key, entry.state, batch.partition));
     const last = records[records.length - 1]!;
     try {
-      await entry.producer.commit(out, { record: last });
+      await within(entry.producer.commit(out, { record: last }), COMMIT_TIMEOUT_MS, `the transaction of partition ${batch.partition}`);
     } catch (error) {
       // The in-memory state already holds this batch's changes: drop it; the batch is fetched
       // again from the committed offset and the state restored from the changelog.
