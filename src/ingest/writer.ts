@@ -9,6 +9,13 @@ import type { RecordProducer } from '../kafka/producer.js';
 export const TYPE_HEADER = 'trustwire-type';
 
 /**
+ * Header saying the event passed the contract's every rule where it entered (this writer is
+ * only given events the zod schema parsed): the processor does not check it a second time.
+ * Records without it (another producer writing Avro or JSON) are checked there in full.
+ */
+export const VALIDATED_HEADER = 'trustwire-validated';
+
+/**
  * Writes canonical events to the events topic: Avro single-object encoded, keyed by host id so
  * that one host's events keep their order in one partition.
  */
@@ -31,7 +38,7 @@ export class EventWriter {
     try {
       await this.producer.send(
         this.topic,
-        events.map((event) => ({ key: event.host.id, value: encodeEvent(event), headers: { [TYPE_HEADER]: event.type } })),
+        events.map((event) => ({ key: event.host.id, value: encodeEvent(event), headers: { [TYPE_HEADER]: event.type, [VALIDATED_HEADER]: '1' } })),
       );
     } catch (error) {
       this.health.failing(`Kafka does not acknowledge writes to ${this.topic}: ${describeKafkaError(error)}`);

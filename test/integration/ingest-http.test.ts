@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Secret } from '../../src/config/secret.js';
-import { TYPE_HEADER } from '../../src/ingest/writer.js';
+import { TYPE_HEADER, VALIDATED_HEADER } from '../../src/ingest/writer.js';
 import { decodeEvent } from '../../src/model/avro.js';
 import { INGESTIBLE_TYPES, IngestEvent } from '../../src/model/events.js';
 import { silentLogger } from '../../src/log.js';
@@ -196,6 +196,7 @@ test('the events topic holds exactly the accepted events, keyed by host id, deco
   for (const { record, event } of events) {
     assert.equal(record.key, event.host.id);
     assert.equal(record.headers[TYPE_HEADER], event.type);
+    assert.equal(record.headers[VALIDATED_HEADER], '1', 'ingest says the event passed the contract, so the processor does not check it again');
   }
   const first = events.find(({ event }) => event.id === produced[0])!.event;
   const { id: _id, ingestTime, ...rest } = first;
