@@ -31,6 +31,31 @@ export interface PartitionState {
    * after a restore, then kept in step), so a decision does not scan every host's workloads.
    */
   workloadHosts?: Map<string, string>;
+  /** `seen` as sets, for the lookup; derived, like workloadHosts. */
+  seenSets?: Map<string, { list: string[]; set: Set<string> }>;
+}
+
+/**
+ * Notes an event id among its host's last SEEN_IDS_PER_HOST; false when it is there already (a
+ * resend). A set beside each list answers the lookup: scanning 128 ids that share their first
+ * 24 characters cost more than all the rest of an event's processing.
+ */
+function noteSeen(state: PartitionState, hostId: string, eventId: string): boolean {
+  const seen = state.seen.get(hostId) ?? [];
+  state.seenSets ??= new Map();
+  let entry = state.seenSets.get(hostId);
+  // Built again whenever the list is not the one it was built from (a restored state).
+  if (entry === undefined || entry.list !== seen) {
+    entry = { list: seen, set: new Set(seen) };
+    state.seenSets.set(hostId, entry);
+  }
+  const { set } = entry;
+  if (set.has(eventId)) return false;
+  seen.push(eventId);
+  set.add(eventId);
+  while (seen.length > SEEN_IDS_PER_HOST) set.delete(seen.shift()!);
+  state.seen.set(hostId, seen);
+  return true;
 }
 
 /** The VM → host index of the partition, built from the hosts' workloads when absent. */
@@ -100,9 +125,7 @@ export function processEvent(
   locate?: LocateWorkload,
   compliance?: ComplianceSettings,
 ): ProcessResult {
-  const seen = state.seen.get(event.host.id) ?? [];
-  if (seen.includes(event.id)) return { outputs: [], changed: [], duplicate: true };
-  state.seen.set(event.host.id, [...seen.slice(-(SEEN_IDS_PER_HOST - 1)), event.id]);
+  if (!noteSeen(state, event.host.id, event.id)) return { outputs: [], changed: [], duplicate: true };
   const context: Context = { event, state, rules, locate, compliance, changed: new Set(), alerts: [], derived: [] };
   const host = applyEvent(event, context);
   const enrichment = enrichmentOf(host);
