@@ -13,6 +13,8 @@ import type { HostState } from './state.js';
  */
 export class HostStateView {
   readonly #hosts = new Map<string, HostState>();
+  /** Per workload, the hosts whose state lists it and since when: `locate` without a scan of every host. */
+  readonly #placements = new Map<string, Map<string, number>>();
   #stop: (() => Promise<void>) | undefined;
   /** The health of the consumer that follows the topic (absent before start). */
   health: ComponentHealth | undefined;
@@ -39,8 +41,26 @@ export class HostStateView {
   apply(key: string, value: Buffer | null): void {
     if (!key.startsWith(HOST_KEY_PREFIX)) return;
     const entry = decodeChangelog(key, value);
-    if (entry === null) this.#hosts.delete(key.slice(HOST_KEY_PREFIX.length));
-    else if (entry.kind === 'host') this.#hosts.set(entry.state.hostId, entry.state);
+    if (entry === null) this.#setHost(key.slice(HOST_KEY_PREFIX.length), undefined);
+    else if (entry.kind === 'host') this.#setHost(entry.state.hostId, entry.state);
+  }
+
+  #setHost(hostId: string, state: HostState | undefined): void {
+    for (const workload of this.#hosts.get(hostId)?.workloads ?? []) {
+      const hosts = this.#placements.get(workload.id);
+      hosts?.delete(hostId);
+      if (hosts?.size === 0) this.#placements.delete(workload.id);
+    }
+    if (state === undefined) {
+      this.#hosts.delete(hostId);
+      return;
+    }
+    this.#hosts.set(hostId, state);
+    for (const workload of state.workloads) {
+      let hosts = this.#placements.get(workload.id);
+      if (hosts === undefined) this.#placements.set(workload.id, (hosts = new Map()));
+      hosts.set(hostId, workload.since);
+    }
   }
 
   /** Every host, each with only the workloads it still runs (see `host`). */
@@ -61,12 +81,11 @@ export class HostStateView {
 
   /** The host a workload was placed on last. */
   locate = (workloadId: string): HostState | undefined => {
-    let best: { host: HostState; since: number } | undefined;
-    for (const host of this.#hosts.values()) {
-      const placed = host.workloads.find((workload) => workload.id === workloadId);
-      if (placed && (best === undefined || placed.since > best.since)) best = { host, since: placed.since };
+    let best: { hostId: string; since: number } | undefined;
+    for (const [hostId, since] of this.#placements.get(workloadId) ?? []) {
+      if (best === undefined || since > best.since) best = { hostId, since };
     }
-    return best?.host;
+    return best === undefined ? undefined : this.#hosts.get(best.hostId);
   };
 
   async stop(): Promise<void> {
