@@ -1,125 +1,187 @@
 /**
- * `npm run bench`: each stage of the pipeline as a ratio against the raw Kafka client consuming
- * the same topic, run side by side (alternating, several rounds) so that the machine's noise
- * hits both. Prints medians and the spread of the ratios.
+ * `npm run bench`: trustwire's stages side by side with the raw Kafka client, kcat and rsyslog,
+ * on the same topics, in one run. Every round runs each throughput scenario once (the order
+ * rotated per round, so that none always follows the same neighbour), each in a child process of
+ * its own (fresh memory, its peak RSS from /proc/<pid>/status), with a fresh consumer group
+ * reading the whole topic from its beginning until all N events are counted at the far end.
+ * Ratios are computed within a round, then their median taken. After the rounds the whole
+ * service is fed over HTTP at a fixed rate for latency and a sink outage.
  *
- * Stages, each consuming the same N Avro events from one topic:
- *   raw      the Kafka client's stream, nothing done with the records (the baseline)
- *   decode   + Avro single-object decode of every record
- *   cef      + decode + CEF formatting (what the syslog sink does per event)
- *   runner   the connector runtime with a sink that accepts everything (decode, route,
- *            batch, deliver, commit)
+ * Scenario groups, one module each: scenarios/baseline.ts (raw client, kcat), relay.ts (rsyslog),
+ * sinks.ts (trustwire's syslog, Splunk HEC, fan-out), processor.ts, service.ts (latency, outage);
+ * what runs in the child processes is under children/. Results (summary.ts): the table on
+ * stdout, bench/results/latest.json. See README, "Benchmarks".
  */
-import { startLocalKafka, stopLocalKafka } from '../src/embedded/local-kafka.js';
-import { formatCef } from '../src/formats/cef.js';
-import { createKafkaClient, type KafkaClient } from '../src/kafka/client.js';
-import { randomUUID } from 'node:crypto';
-import { createRecordProducer } from '../src/kafka/producer.js';
-import { drainTopic } from '../src/kafka/reader.js';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalKafka } from '../src/embedded/local-kafka.js';
+import { createKafkaClient, describeKafkaError, withAdmin } from '../src/kafka/client.js';
 import { deleteTopics, ensureTopics } from '../src/kafka/topics.js';
 import { silentLogger } from '../src/log.js';
-import { decodeEvent, encodeEvent } from '../src/model/avro.js';
-import type { CanonicalEvent } from '../src/model/events.js';
-import { defineConnector } from '../src/runtime/contract.js';
-import { ConnectorMetrics } from '../src/runtime/metrics.js';
-import { ConnectorRunner } from '../src/runtime/runner.js';
-import { ConnectorInstanceSettings } from '../src/runtime/settings.js';
-import { z } from 'zod';
-import { readFileSync } from 'node:fs';
+import { benchEvent } from './data.js';
+import { fillTopic, type FilledTopic } from './fill.js';
+import { parseOptions, ROUND_SCENARIOS } from './options.js';
+import type { Rounds } from './report.js';
+import { ChildPool, isInterrupted, onInterrupt } from './procs.js';
+import { scratchDir, type BenchContext, type Measurement, type Scenario } from './scenario.js';
+import { kcat, raw, rawEvents } from './scenarios/baseline.js';
+import { processor } from './scenarios/processor.js';
+import { rsyslog } from './scenarios/relay.js';
+import { runService, type ServiceResult } from './scenarios/service.js';
+import { fanout, hec, syslog } from './scenarios/sinks.js';
+import { reportRun } from './summary.js';
+import { ensureTools } from './tools.js';
 
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SCENARIOS: Record<(typeof ROUND_SCENARIOS)[number], Scenario> = { raw, 'raw-events': rawEvents, kcat, rsyslog, syslog, hec, fanout, processor };
+const NEEDS_ENRICHED = ['raw', 'kcat', 'rsyslog', 'syslog', 'hec', 'fanout'];
+const NEEDS_EVENTS = ['raw-events', 'processor'];
+const RESULTS = new URL('./results/latest.json', import.meta.url);
 
-type Stage = 'raw' | 'decode' | 'cef' | 'runner';
+const options = parseOptions(process.argv.slice(2));
+const log = (line: string) => console.error(line);
+const wallStart = Date.now();
+const elapsed = () => `${((Date.now() - wallStart) / 1000).toFixed(1)} s`;
 
-async function consume(client: KafkaClient, topic: string, stage: Exclude<Stage, 'runner'>): Promise<number> {
-  const seconds = await drainTopic(client, topic, EVENTS, (value) => {
-    if (stage === 'raw') return;
-    const event = decodeEvent(value);
-    if (stage === 'cef') formatCef(event);
-  });
-  return EVENTS / seconds;
-}
+const tools = ensureTools(log, { rsyslog: ['rsyslog', 'syslog', 'fanout'].some((name) => options.only.has(name)), kcat: options.only.has('kcat') });
+const broker = await startLocalKafka({ onProgress: log });
+const client = createKafkaClient({ brokers: broker.brokers, clientId: 'trustwire-bench' }, silentLogger);
+const run = randomBytes(4).toString('hex');
+const tmp = mkdtempSync(join(tmpdir(), `trustwire-bench-${run}-`));
+const ctx: BenchContext = {
+  options,
+  brokers: broker.brokers,
+  client,
+  run,
+  events: options.events,
+  topics: { enriched: `bench.${run}.enriched`, events: `bench.${run}.events`, dlq: `bench.${run}.dlq` },
+  tools,
+  children: new ChildPool(),
+  groups: new Set(),
+  extraTopics: new Set(),
+  log,
+  scratch: (name) => scratchDir(tmp, name),
+};
 
-async function runner(client: KafkaClient, topic: string, dlq: string): Promise<number> {
-  let delivered = 0;
-  let started = 0n;
-  let done: (seconds: number) => void = () => {};
-  const finished = new Promise<number>((resolve) => (done = resolve));
-  const sink = defineConnector({
-    type: 'bench',
-    summary: 'accepts everything',
-    configSchema: z.strictObject({}),
-    create: () => ({
-      start: async () => {},
-      stop: async () => {},
-      send: async (batch) => {
-        if (started === 0n) started = process.hrtime.bigint();
-        delivered += batch.length;
-        if (delivered >= EVENTS) done(Number(process.hrtime.bigint() - started) / 1e9);
-        return { kind: 'ok' };
-      },
-    }),
-  });
-  const producer = await createRecordProducer(client);
-  const name = `bench-${randomUUID().slice(0, 8)}`;
-  const run = new ConnectorRunner(ConnectorInstanceSettings.parse({ name, type: 'bench', batch: { maxEvents: 1000, lingerMs: 10 } }), sink, {}, {
-    client,
-    producer,
-    topics: { enriched: topic, dlq },
-    metrics: new ConnectorMetrics(),
-    logger: silentLogger,
-  });
-  await run.start();
-  const seconds = await finished;
-  await run.stop(1000);
-  await producer.disconnect();
-  return EVENTS / seconds;
-}
+const selected = ROUND_SCENARIOS.filter((name) => options.only.has(name));
+if (options.rounds < 3 && selected.length > 0) log(`bench: ${options.rounds} round(s): fewer than 3, the medians and spreads say little (development only)`);
+const failures = new Map<string, string>();
+const skipped = new Map<string, string>();
+const rounds: Rounds = [];
+let filled: FilledTopic[] = [];
+let service: ServiceResult | undefined;
+let cleaned = false;
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
-const broker = await startLocalKafka({ onProgress: (line) => console.error(line) });
-const client = createKafkaClient({ brokers: broker.brokers, clientId: 'bench' }, silentLogger);
-const topic = `bench.${randomUUID().slice(0, 8)}`;
-const dlq = `${topic}.dlq`;
-await ensureTopics(client, [{ topic, partitions: 1, replicationFactor: 1 }, { topic: dlq, partitions: 1, replicationFactor: 1 }], silentLogger);
+onInterrupt(cleanup);
 try {
-  const fixture = JSON.parse(readFileSync(new URL('../test/fixtures/events/trust.change.json', import.meta.url), 'utf8')) as CanonicalEvent;
-  const producer = await createRecordProducer(client);
-  for (let i = 0; i < EVENTS; i += 500) {
-    await producer.send(
-      topic,
-      Array.from({ length: Math.min(500, EVENTS - i) }, (_, j) => {
-        const event = { ...fixture, id: `019ac1a2-0000-7000-8000-${String(i + j).padStart(12, '0')}` };
-        return { key: event.host.id, value: encodeEvent(event) };
-      }),
-    );
+  filled = await prepareTopics();
+  for (let round = 0; selected.length > 0 && round < options.rounds; round++) {
+    const order = selected.map((_, i) => selected[(i + round) % selected.length]!);
+    const results = new Map<string, Measurement>();
+    rounds.push(results);
+    log(`round ${round + 1}/${options.rounds}: ${order.join(', ')}  (${elapsed()})`);
+    await ctx.children.warm(order.filter((name) => !failures.has(name) && !skipped.has(name)).flatMap((name) => SCENARIOS[name].modules ?? []));
+    for (const name of order) {
+      const scenario = SCENARIOS[name];
+      if (isInterrupted()) break;
+      if (failures.has(name) || skipped.has(name)) continue;
+      const why = scenario.unavailable?.(ctx);
+      if (why !== undefined) {
+        skipped.set(name, why);
+        log(`  ${name}: skipped: ${why}`);
+        continue;
+      }
+      const began = Date.now();
+      try {
+        const result = await scenario.run(ctx, round);
+        results.set(name, result);
+        log(
+          `  ${name.padEnd(10)} ${Math.round(result.eventsPerSecond).toLocaleString('en-US').padStart(9)} events/s  ${result.seconds.toFixed(2)} s` +
+            `  peak RSS ${result.peakRssMb?.toFixed(0) ?? '?'} MB  (run ${((Date.now() - began) / 1000).toFixed(1)} s)`,
+        );
+      } catch (error) {
+        failures.set(name, (error as Error).message);
+        log(`  ${name}: FAILED: ${(error as Error).message}`);
+      }
+    }
+    await ctx.children.clear();
   }
-  await producer.disconnect();
-  console.error(`${EVENTS} trust.change events (${encodeEvent(fixture).length} bytes each) on ${topic}; ${ROUNDS} rounds`);
-
-  const rates: Record<Stage, number[]> = { raw: [], decode: [], cef: [], runner: [] };
-  const ratios: Record<Exclude<Stage, 'raw'>, number[]> = { decode: [], cef: [], runner: [] };
-  for (let round = 0; round < ROUNDS; round++) {
-    // Baseline right before each stage, so both see the same moment of the machine.
-    for (const stage of ['decode', 'cef', 'runner'] as const) {
-      const base = await consume(client, topic, 'raw');
-      const rate = stage === 'runner' ? await runner(client, topic, dlq) : await consume(client, topic, stage);
-      rates.raw.push(base);
-      rates[stage].push(rate);
-      ratios[stage].push(rate / base);
+  if (!isInterrupted() && (options.only.has('latency') || options.only.has('outage'))) {
+    log(`service: latency ${options.only.has('latency') ? 'yes' : 'no'}, outage ${options.only.has('outage') ? 'yes' : 'no'}  (${elapsed()})`);
+    try {
+      service = await runService(ctx, { latency: options.only.has('latency'), outage: options.only.has('outage') });
+      for (const problem of service.problems) failures.set(problem.scenario, [failures.get(problem.scenario), problem.message].filter(Boolean).join('; '));
+    } catch (error) {
+      for (const name of ['latency', 'outage']) if (options.only.has(name)) failures.set(name, (error as Error).message);
+      log(`  service: FAILED: ${(error as Error).message}`);
     }
   }
-  const spread = (values: number[]) => `${(Math.min(...values) * 100).toFixed(0)}–${(Math.max(...values) * 100).toFixed(0)} %`;
-  console.log(`stage     events/s (median)   ratio to raw (median)   ratio spread (min–max)`);
-  console.log(`raw       ${median(rates.raw).toFixed(0).padStart(10)}          1.00`);
-  for (const stage of ['decode', 'cef', 'runner'] as const) {
-    console.log(`${stage.padEnd(9)} ${median(rates[stage]).toFixed(0).padStart(10)}          ${median(ratios[stage]).toFixed(2)}                    ${spread(ratios[stage])}`);
+  if (!isInterrupted()) {
+    const labels = Object.fromEntries(selected.map((name) => [name, SCENARIOS[name].label]));
+    reportRun({ options, labels, rounds, failures, skipped, filled, service, wallSeconds: (Date.now() - wallStart) / 1000 }, RESULTS);
   }
-  const noise = (Math.max(...rates.raw) - Math.min(...rates.raw)) / median(rates.raw);
-  console.log(`machine noise: the baseline itself varied by ${(noise * 100).toFixed(0)} % across ${rates.raw.length} runs`);
 } finally {
-  await deleteTopics(client, [topic, dlq]);
-  if (broker.started) await stopLocalKafka();
+  await cleanup();
+}
+if (broker.started) log('bench: the local Kafka broker was started for this run and is left running (npm run kafka -- stop)');
+log(`bench: done in ${elapsed()}`);
+if (failures.size > 0) {
+  console.error(`bench: ${failures.size} scenario(s) failed: ${[...failures.keys()].join(', ')}`);
+  process.exitCode = 1;
+}
+
+async function prepareTopics(): Promise<FilledTopic[]> {
+  const wanted = [
+    ...(selected.some((name) => NEEDS_ENRICHED.includes(name)) ? [{ topic: ctx.topics.enriched, enriched: true, stream: 0 }] : []),
+    ...(selected.some((name) => NEEDS_EVENTS.includes(name)) ? [{ topic: ctx.topics.events, enriched: false, stream: 1 }] : []),
+  ];
+  await ensureTopics(client, [...wanted.map(({ topic }) => ({ topic, partitions: 6, replicationFactor: 1 })), { topic: ctx.topics.dlq, partitions: 6, replicationFactor: 1 }], silentLogger);
+  const started = Date.now();
+  const result = await Promise.all(wanted.map(({ topic, enriched, stream }) => fillTopic(client, topic, options.events, (n) => benchEvent(n, { run, stream, enriched }))));
+  for (const topicFill of result) {
+    log(`${topicFill.topic}: ${topicFill.events.toLocaleString('en-US')} events, ${topicFill.averageBytes} B average, 6 partitions`);
+  }
+  log(`topics filled in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return result;
+}
+
+
+async function cleanup(): Promise<void> {
+  if (cleaned) return;
+  cleaned = true;
+  const topics = [ctx.topics.enriched, ctx.topics.events, ctx.topics.dlq, ...ctx.extraTopics];
+  try {
+    const existing = new Set(await withAdmin(client, (admin) => admin.listTopics()));
+    const ours = topics.filter((topic) => existing.has(topic));
+    if (ours.length > 0) await deleteTopics(client, ours);
+  } catch (error) {
+    log(`bench: could not delete topics ${topics.join(', ')}: ${describeKafkaError(error)}`);
+  }
+  const left: string[] = [];
+  await withAdmin(client, async (admin) => {
+    for (const group of ctx.groups) {
+      try {
+        await admin.deleteGroups({ groups: [group] });
+      } catch (error) {
+        const why = describeKafkaError(error);
+        // Never joined or committed nothing: the broker has already forgotten it.
+        if (/GROUP_ID_NOT_FOUND/.test(why)) continue;
+        // A member killed (interrupt, timeout) is still in it until its session times out.
+        if (/NON_EMPTY_GROUP/.test(why)) {
+          const retried = await admin
+            .removeMembersFromConsumerGroup({ groupId: group })
+            .then(() => admin.deleteGroups({ groups: [group] }))
+            .then(
+              () => undefined,
+              (again: unknown) => describeKafkaError(again),
+            );
+          if (retried === undefined) continue;
+          left.push(`${group} (${retried})`);
+        } else left.push(`${group} (${why})`);
+      }
+    }
+  }).catch((error: unknown) => left.push(describeKafkaError(error)));
+  if (left.length > 0) log(`bench: consumer groups not deleted: ${left.join('; ')}`);
+  rmSync(tmp, { recursive: true, force: true });
 }
