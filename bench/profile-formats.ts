@@ -9,6 +9,11 @@
  *
  *   node_modules/.bin/node --expose-gc --import tsx bench/profile-formats.ts [--src DIR] [--events N] [--reps N] [--only STAGE,...]
  *
+ * Also Avro encode (all the events, then each kind apart: `encode <type>`, the fixture of that
+ * kind under fresh ids and times) and the syslog connector's own path (`connectors/syslog/encode.ts`
+ * next to `--src`: decode, the connector's message encoder, `frameBatch` per batch of 1000), with
+ * octet counting (tcp) and LF framing.
+ *
  * `--src` points at another copy of `src/` (e.g. the tree before a change, with `schemas/`
  * and `package.json` next to it) so before and after run on the same machine minutes apart.
  * `--cpu-prof` on the node command line gives a profile of the same work.
@@ -90,6 +95,28 @@ const decoded = bytes.map((b) => avro.decodeEvent(b));
 const cefTexts = decoded.map((event) => cef.formatCef(event));
 const syslogOptions = { facility: 13, hostname: 'sink-01.example.net', appName: 'trustwire' };
 
+/** Each kind's fixture under fresh ids and times, for `encode <type>`. */
+const PER_TYPE = Math.min(EVENTS, 5000);
+const eventsByType = Object.fromEntries(
+  (['trust.change', 'policy.decision', 'admin.action', 'config.snapshot', 'compliance.assessment', 'alert'] as const).map((type) => {
+    const fixture = eventFixture(type);
+    const list = Array.from({ length: PER_TYPE }, (_, n) => CanonicalEvent.parse({ ...fixture, id: `019ac1a2-0000-7000-8000-${String(n).padStart(12, '0')}`, time: fixture.time + n }));
+    return [type, list];
+  }),
+);
+
+// The syslog connector's encoder and batch framing, when the tree has them (connectors/ beside src/).
+type MessageEncoder = (e: Event) => object;
+const connector = await load<{
+  createMessageEncoder(options: object): MessageEncoder;
+  frameBatch(messages: readonly object[], framing: string): Buffer;
+}>('../connectors/syslog/encode.ts').catch(() => undefined);
+const connectorConfig = connector && (await load<{ SyslogOptions: { parse(o: object): object } }>('../connectors/syslog/config.ts')).SyslogOptions;
+const connectorEncoders = connector && {
+  tcp: connector.createMessageEncoder(connectorConfig!.parse({ host: 'h', transport: 'tcp', hostname: 'sink-01.example.net' })),
+  lf: connector.createMessageEncoder(connectorConfig!.parse({ host: 'h', transport: 'tcp', framing: 'lf', hostname: 'sink-01.example.net' })),
+};
+
 // ---- timing -------------------------------------------------------------------------------
 
 const gcEntries: PerformanceEntry[] = [];
@@ -105,6 +132,22 @@ const use = (value: string | Buffer | Event) => {
 };
 
 const stages: Record<string, () => void> = {
+  encode: () => {
+    for (const e of events) use(avro.encodeEvent(e));
+  },
+  // The processor's case: events decoded from Avro (their strings cut from the bytes) written again.
+  'encode (decoded events)': () => {
+    for (const e of decoded) use(avro.encodeEvent(e));
+  },
+  ...Object.fromEntries(
+    Object.entries(eventsByType).map(([type, list]) => [
+      `encode ${type}`,
+      () => {
+        // Scaled to EVENTS so the per-event figure below holds.
+        for (let k = 0; k < EVENTS; k += list.length) for (const e of list) use(avro.encodeEvent(e));
+      },
+    ]),
+  ),
   decode: () => {
     for (const b of bytes) use(avro.decodeEvent(b));
   },
@@ -137,6 +180,17 @@ const stages: Record<string, () => void> = {
       }
     },
   }),
+  ...(connector && {
+    // The connector's path (connectors/syslog): decode a batch, encode each message, frame the batch in one Buffer.
+    'syslog connector tcp': () => connectorPath(connectorEncoders!.tcp, 'octet-counting'),
+    'syslog connector lf': () => connectorPath(connectorEncoders!.lf, 'lf'),
+    'connector encode+frame': () => {
+      for (let from = 0; from < decoded.length; from += 1000) {
+        const batch = decoded.slice(from, from + 1000);
+        use(connector.frameBatch(batch.map((e) => connectorEncoders!.tcp(e)), 'octet-counting'));
+      }
+    },
+  }),
   'syslog path': () => {
     for (const b of bytes) {
       const e = avro.decodeEvent(b);
@@ -144,6 +198,13 @@ const stages: Record<string, () => void> = {
     }
   },
 };
+
+function connectorPath(encode: MessageEncoder, framing: string): void {
+  for (let from = 0; from < bytes.length; from += 1000) {
+    const batch = bytes.slice(from, from + 1000).map((b) => avro.decodeEvent(b));
+    use(connector!.frameBatch(batch.map((e) => encode(e)), framing));
+  }
+}
 
 /** Octet-counted frames of a batch in one Buffer, through the parts API, each message measured as it is made (as connectors/syslog does). */
 function frameBatch(batch: readonly Event[], body: (e: Event, i: number) => string): Buffer {
@@ -170,7 +231,7 @@ const only = args.only?.split(',');
 console.log(`${EVENTS} events (${(bytes.reduce((sum, b) => sum + b.length, 0) / EVENTS).toFixed(0)} Avro bytes, ${(cefTexts.reduce((sum, t) => sum + t.length, 0) / EVENTS).toFixed(0)} CEF chars on average), ${REPS} reps, src ${src.pathname}`);
 // CPU time of this thread is the figure to read: the machine is shared, and wall time counts
 // the moments another process had the core. Wall time is shown beside it.
-console.log('stage                 CPU µs/event: median (min–max)   wall µs/event   GC ms/rep   GCs/rep');
+console.log('stage                          CPU µs/event: median (min–max)   wall µs/event   GC ms/rep   GCs/rep');
 const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
 for (const [name, run] of Object.entries(stages)) {
   if (only !== undefined && !only.includes(name)) continue;
@@ -197,7 +258,7 @@ for (const [name, run] of Object.entries(stages)) {
   }
   const spread = `${Math.min(...cpu).toFixed(2)}–${Math.max(...cpu).toFixed(2)}`;
   console.log(
-    `${name.padEnd(21)} ${median(cpu).toFixed(2).padStart(6)}  (${spread.padEnd(11)})            ${median(wall).toFixed(2).padStart(6)}      ${mean(gcMs).toFixed(1).padStart(6)}     ${mean(gcCounts).toFixed(1).padStart(4)}`,
+    `${name.padEnd(30)} ${median(cpu).toFixed(2).padStart(6)}  (${spread.padEnd(11)})            ${median(wall).toFixed(2).padStart(6)}      ${mean(gcMs).toFixed(1).padStart(6)}     ${mean(gcCounts).toFixed(1).padStart(4)}`,
   );
 }
 observer.disconnect();

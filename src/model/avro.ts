@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import avro from 'avsc';
 import type { Type, types } from 'avsc';
-import { isPlainRecordType, plainTypeHook } from '../formats/avro/plain-types.js';
+import { createRecordWriter, encoderOf, isPlainRecordType, plainTypeHook, type WriteTap } from '../formats/avro/plain-types.js';
 import { createSingleObjectCodec, SingleObjectDecodeError, schemaFingerprint } from '../formats/avro/single-object.js';
 import { EVENT_TYPES, type CanonicalEvent, type EventType } from './events.js';
 import { formatPath, ValidationError, type FieldError } from './validation.js';
@@ -21,7 +21,8 @@ const RELEASED_FILE = /^trustwire\.Event\.v(\d+)\.avsc$/;
 /**
  * An Avro type for a `trustwire.Event` schema (parsed JSON), checked to fit the codec. Its
  * records decode into plain objects without their null optional fields, the objects
- * `CanonicalEvent.parse` yields (`formats/avro/plain-types.ts`), so decoding is one pass.
+ * `CanonicalEvent.parse` yields (`formats/avro/plain-types.ts`), so decoding is one pass; and
+ * they write such objects as they are, so encoding is one pass too.
  */
 export function eventAvroType(schema: object): Type {
   // 'auto' wraps the payload union (six records, ambiguous as plain objects) by branch name
@@ -129,11 +130,26 @@ function assertNoNestedWrappedUnion(type: Type, seen = new Set<Type>()): void {
 /**
  * Writes with `reader`; reads what `reader` or any of `writers` wrote. The payload union's
  * branches are PAYLOADS' kinds in order, which `eventAvroType` and the tests hold.
+ *
+ * The canonical event is written as it is, without the `{branchName: payload}` wrapper avsc's
+ * wrapped union wants: the event's writer writes the payload's branch index from `event.type`
+ * and the branch's record, the same bytes as avsc writing the wrapped value.
  */
 export function createEventCodec(reader: Type, writers: Iterable<Type> = []): EventCodec {
   if (!isPlainRecordType(reader)) throw new Error('the reader type must come from eventAvroType, which decodes records into plain objects');
-  const codec = createSingleObjectCodec(reader, writers);
   const payloadUnion = (reader as types.RecordType).field('payload').type as types.WrappedUnionType;
+  const payloadTypes = payloadUnion.types as unknown as readonly { _write(tap: WriteTap, value: unknown): void }[];
+  const payloadIndex = new Map<string, number>(EVENT_TYPES.map((eventType, index) => [eventType, index]));
+  const writeEvent = createRecordWriter((reader as types.RecordType).fields, reader.name!, {
+    payload: (tap, payload, event) => {
+      const index = payloadIndex.get(event.type as string);
+      // encode() checked the type; anything else reaching here is not an event.
+      if (index === undefined) throw new Error(`unknown event type ${JSON.stringify(event.type)}`);
+      tap.writeLong(index);
+      payloadTypes[index]!._write(tap, payload);
+    },
+  });
+  const codec = createSingleObjectCodec(reader, writers, { encodeBody: encoderOf(writeEvent) });
   for (const field of (reader as types.RecordType).fields) if (field.name !== 'payload') assertNoNestedWrappedUnion(field.type);
   for (const branch of payloadUnion.types) assertNoNestedWrappedUnion(branch);
   const branches = new Map<string, PayloadBranch>(
@@ -158,12 +174,11 @@ export function createEventCodec(reader: Type, writers: Iterable<Type> = []): Ev
   function encode(event: CanonicalEvent): Buffer {
     const branch = branches.get(event.type);
     if (branch === undefined) throw new ValidationError('event does not fit the Avro schema', unknownType(event));
-    const record = toAvro(event, branch);
     try {
-      return codec.encode(record);
+      return codec.encode(event);
     } catch (error) {
       // The slow path only: work out which fields are wrong.
-      const details = avroFieldErrors(reader, record);
+      const details = avroFieldErrors(reader, toAvro(event, branch));
       if (details.length === 0) details.push({ path: '(root)', message: (error as Error).message });
       throw new ValidationError('event does not fit the Avro schema', details);
     }

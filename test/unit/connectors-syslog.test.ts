@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import syslog from '../../connectors/syslog/index.js';
-import { createEncoder } from '../../connectors/syslog/encode.js';
+import { createEncoder, createMessageEncoder, frameBatch, framingOf } from '../../connectors/syslog/encode.js';
+import { formatCef } from '../../src/formats/cef.js';
+import { formatJson } from '../../src/formats/json.js';
+import { createLeefFormatter } from '../../src/formats/leef.js';
+import { formatEventRfc3164, formatEventRfc5424, SYSLOG_FACILITIES } from '../../src/formats/syslog.js';
 import { conformanceSuite, sampleBatch } from '../../src/runtime/kit.js';
 import { SyslogTlsReceiver } from '../helpers/syslog-receiver.js';
 import { readFileSync } from 'node:fs';
@@ -176,4 +180,68 @@ test('tcp: a receiver that stops reading holds the writes back (drain), and they
     await sender.close();
     await receiver.close();
   }
+});
+
+// ---- the messages in parts: the same bytes as the joined strings ---------------------------
+
+test('frameBatch writes the bytes the joined messages made, for every protocol, framing, BOM and cut', () => {
+  const base = sampleBatch(12, 3);
+  const hostile = ['line\r\nbreaks\rand\nmore', 'Jürgen 中文 😀 \\ = |', '\ufeffa BOM inside', 'x'.repeat(3000), '\u2028\u0085'];
+  const events = [
+    ...base,
+    ...base.slice(0, hostile.length).map((event, i) => ({ ...event, host: { ...event.host, name: hostile[i]! }, tenant: i === 0 ? 'ten\nant' : event.tenant })),
+  ];
+  /** The encoder before the parts: one string per message, measured, escaped for LF framing, framed alone. */
+  function joined(options: ReturnType<typeof syslog.configSchema.parse>) {
+    const cut = options.oversize === 'truncate' ? options.maxMessageBytes : undefined;
+    const common = { facility: SYSLOG_FACILITIES[options.facility], hostname: options.hostname, appName: options.appName, maxBytes: cut };
+    const leef = createLeefFormatter();
+    const body = (e: (typeof events)[number]) => (options.format === 'cef' ? formatCef(e) : options.format === 'leef' ? leef(e) : formatJson(e));
+    return (e: (typeof events)[number]) => {
+      const text = options.protocol === 'rfc5424' ? formatEventRfc5424(e, body(e), { ...common, bom: options.bom }) : formatEventRfc3164(e, body(e), common);
+      const bytes = Buffer.byteLength(text);
+      if (bytes > options.maxMessageBytes) return { oversize: bytes };
+      const framing = framingOf(options);
+      const escaped = framing === 'lf' ? text.replace(/[\r\n]/g, (c) => (c === '\n' ? '#012' : '#015')) : text;
+      const length = Buffer.byteLength(escaped);
+      const frame = framing === 'octet-counting' ? `${length} ${escaped}` : framing === 'lf' ? `${escaped}\n` : escaped;
+      return { text: escaped, bytes: length, frame: Buffer.from(frame) };
+    };
+  }
+  let compared = 0;
+  for (const transport of ['tcp', 'udp', 'relp'] as const) {
+    for (const framing of transport === 'tcp' ? (['octet-counting', 'lf'] as const) : [undefined]) {
+      for (const protocol of ['rfc5424', 'rfc3164'] as const) {
+        for (const bom of [true, false]) {
+          for (const [maxMessageBytes, oversize] of [[65536, 'truncate'], [700, 'truncate'], [700, 'dead-letter']] as const) {
+            for (const format of ['cef', 'leef', 'json'] as const) {
+              const options = syslog.configSchema.parse({ host: 'h', hostname: 'sink-01.example.net', transport, framing, protocol, bom, maxMessageBytes, oversize, format });
+              const label = JSON.stringify({ transport, framing, protocol, bom, maxMessageBytes, oversize, format });
+              const encode = createMessageEncoder(options);
+              const reference = joined(options);
+              const messages = [];
+              const expected: Buffer[] = [];
+              for (const event of events) {
+                const now = encode(event);
+                const before = reference(event);
+                if ('oversize' in before) {
+                  assert.deepEqual(now, before, label);
+                  continue;
+                }
+                assert.ok(!('oversize' in now), label);
+                assert.equal(now.bytes, before.bytes, label);
+                assert.equal(now.text, before.text, label); // what RELP sends
+                messages.push(now);
+                expected.push(before.frame);
+                compared++;
+              }
+              assert.ok(frameBatch(messages, framingOf(options)).equals(Buffer.concat(expected)), label);
+              for (const [i, message] of messages.entries()) assert.ok(frameBatch([message], framingOf(options)).equals(expected[i]!), `${label} #${i}`);
+            }
+          }
+        }
+      }
+    }
+  }
+  assert.ok(compared > 1000, `${compared}`);
 });

@@ -58,12 +58,21 @@ interface Writer {
   resolver: ReturnType<Type['createResolver']> | undefined;
 }
 
+export interface SingleObjectCodecOptions {
+  /**
+   * Writes a value's body into `buf` at `pos` as `reader.encode` would (the same bytes, for a
+   * value in another shape, say) and returns the end, or minus the bytes `buf` lacked.
+   * `reader.encode` when absent.
+   */
+  encodeBody?(value: unknown, buf: Buffer, pos: number): number;
+}
+
 /**
  * A codec that writes with `reader` and reads anything written with `reader` or one of
  * `writers`. Resolvers are built here, once: a writer the reader cannot resolve fails now,
  * not on the first message that uses it.
  */
-export function createSingleObjectCodec(reader: Type, writers: Iterable<Type> = []): SingleObjectCodec {
+export function createSingleObjectCodec(reader: Type, writers: Iterable<Type> = [], options: SingleObjectCodecOptions = {}): SingleObjectCodec {
   const fingerprint = schemaFingerprint(reader);
   const known = new Map<bigint, Writer>([[fingerprint, { type: reader, resolver: undefined }]]);
   for (const writer of writers) {
@@ -85,13 +94,15 @@ export function createSingleObjectCodec(reader: Type, writers: Iterable<Type> = 
   let scratch = Buffer.alloc(64 * 1024);
   header.copy(scratch);
 
+  const encodeBody = options.encodeBody ?? ((value: unknown, buf: Buffer, pos: number) => reader.encode(value, buf, pos));
+
   function encode(value: unknown): Buffer {
-    let end = reader.encode(value, scratch, SINGLE_OBJECT_HEADER_LENGTH);
+    let end = encodeBody(value, scratch, SINGLE_OBJECT_HEADER_LENGTH);
     if (end < 0) {
       // avsc returns minus the number of bytes missing.
       scratch = Buffer.alloc(Math.max(scratch.length * 2, scratch.length - end));
       header.copy(scratch);
-      end = reader.encode(value, scratch, SINGLE_OBJECT_HEADER_LENGTH);
+      end = encodeBody(value, scratch, SINGLE_OBJECT_HEADER_LENGTH);
     }
     const out = Buffer.allocUnsafe(end);
     scratch.copy(out, 0, 0, end);
