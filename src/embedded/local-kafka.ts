@@ -566,9 +566,17 @@ async function waitForReady(paths: Paths, node: NodeSpec, pid: number, timeoutMs
 
 /** Terminates a broker with a controlled shutdown (SIGTERM), killing it if that takes too long. */
 async function terminate(pid: number, paths: Paths): Promise<void> {
-  process.kill(pid, 'SIGTERM');
+  // A broker that already exited (it failed to start, or was killed) is simply gone.
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(pid, name);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  };
+  signal('SIGTERM');
   // A controlled shutdown flushes the log; past 30 s something is wrong, so kill it.
-  if (!(await waitUntilGone(pid, 30_000))) process.kill(pid, 'SIGKILL');
+  if (!(await waitUntilGone(pid, 30_000))) signal('SIGKILL');
   await waitUntilGone(pid, 5_000);
   rmSync(paths.pidFile, { force: true });
 }

@@ -23,7 +23,8 @@ let service: RunningService;
 const config = testConfig();
 
 before(async () => {
-  broker = await startOwnBroker(39492);
+  // Below the ephemeral port range, which outgoing connections of the tests beside draw from.
+  broker = await startOwnBroker(28492);
   config.kafka.brokers = broker.brokers;
   config.kafka.partitions = 3;
   config.processor.sessionTimeoutMs = 6000;

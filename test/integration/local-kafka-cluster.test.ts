@@ -30,7 +30,9 @@ import { testConfig } from '../helpers/kafka.js';
 
 // A home and ports of its own: a developer's cluster (29092..) and the suite's broker (19092) are left alone.
 const home = mkdtempSync(join(tmpdir(), 'trustwire-kafka-cluster-'));
-const cluster: LocalKafkaClusterOptions = { home, port: 39092, controllerPort: 39192, onProgress: (line) => process.stderr.write(`[cluster] ${line}\n`) };
+// Below Linux's ephemeral range (32768–60999): a port there can be taken by any outgoing
+// connection of the suite running beside, and the node then cannot bind it.
+const cluster: LocalKafkaClusterOptions = { home, port: 28092, controllerPort: 28192, onProgress: (line) => process.stderr.write(`[cluster] ${line}\n`) };
 
 after(async () => {
   // Whatever happened: three JVMs must not outlive the test.
@@ -51,7 +53,7 @@ test('a three-node cluster takes acks=all writes with one node killed, and loses
   const kafka = await startLocalKafkaCluster(cluster);
   t.diagnostic(`cluster up in ${Date.now() - startedAt} ms`);
   assert.equal(kafka.started, true);
-  assert.deepEqual(kafka.brokers, ['127.0.0.1:39092', '127.0.0.1:39093', '127.0.0.1:39094']);
+  assert.deepEqual(kafka.brokers, ['127.0.0.1:28092', '127.0.0.1:28093', '127.0.0.1:28094']);
   assert.deepEqual(kafka.nodes.map((node) => node.id), [1, 2, 3]);
   assert.equal(new Set(kafka.nodes.map((node) => node.logFile)).size, 3, 'a log file per node');
 
@@ -143,7 +145,7 @@ test("a stale pid file of one node is reported, and another program on a node's 
   await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
   const held = (squatter.address() as { port: number }).port;
   // Node 2's controller port is the one held: every node's every port is checked, not only node 1's.
-  const options = { home: scratch, port: 39292, controllerPort: held - 1 };
+  const options = { home: scratch, port: 28292, controllerPort: held - 1 };
   const lines: string[] = [];
   try {
     mkdirSync(join(scratch, 'node-2'));
