@@ -13,8 +13,6 @@ import { eventFixture } from '../test/helpers/fixtures.js';
 import type { CanonicalEvent, EventType } from '../src/model/events.js';
 import { eventId } from './ids.js';
 
-export const TYPE_HEADER = 'trustwire-type';
-
 const SITES = [
   { site: 'fra1', country: 'DE', region: 'HE' },
   { site: 'ams2', country: 'NL', region: 'NH' },

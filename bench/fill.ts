@@ -3,7 +3,7 @@ import type { KafkaClient } from '../src/kafka/client.js';
 import { createRecordProducer, type OutgoingRecord } from '../src/kafka/producer.js';
 import { encodeEvent } from '../src/model/avro.js';
 import type { CanonicalEvent } from '../src/model/events.js';
-import { TYPE_HEADER } from './data.js';
+import { TYPE_HEADER, VALIDATED_HEADER } from '../src/ingest/writer.js';
 
 export interface FilledTopic {
   topic: string;
@@ -28,7 +28,8 @@ export async function fillTopic(client: KafkaClient, topic: string, count: numbe
         const value = encodeEvent(event);
         bytes += value.length;
         types[event.type] = (types[event.type] ?? 0) + 1;
-        records.push({ key: event.host.id, value, headers: { [TYPE_HEADER]: event.type } });
+        // The headers ingest writes: the events are valid, as ingest's are once checked at the door.
+        records.push({ key: event.host.id, value, headers: { [TYPE_HEADER]: event.type, [VALIDATED_HEADER]: '1' } });
       }
       const sending = producer.send(topic, records).finally(() => inFlight.delete(sending));
       inFlight.add(sending);

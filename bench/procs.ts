@@ -109,7 +109,10 @@ export class Child {
   static node(name: string, module: string): Child {
     const file = fileURLToPath(new URL(`./children/${module}.ts`, import.meta.url));
     const env = { ...process.env, NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? COMPILE_CACHE };
-    const child = new Child(name, fork(file, [module], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env }));
+    // BENCH_PROFILE_DIR=DIR writes a CPU profile of every child there (where the time goes).
+    const profile = process.env.BENCH_PROFILE_DIR;
+    const execArgv = profile === undefined ? process.execArgv : [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-name=${module}-${Date.now()}.cpuprofile`];
+    const child = new Child(name, fork(file, [module], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env, execArgv }));
     child.module = module;
     return child;
   }
