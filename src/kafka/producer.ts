@@ -30,10 +30,13 @@ export interface RecordProducer {
 export interface RecordProducerOptions {
   /** How long a send may wait for Kafka's acknowledgement before it fails (ingest answers 503). */
   ackTimeoutMs?: number;
+  /** Bytes handed to the client and not yet acknowledged, past which a send fails at once. */
+  maxPendingBytes?: number;
 }
 
 /** Default bound on one send: ingest answers 503 with Retry-After past it. */
 export const DEFAULT_ACK_TIMEOUT_MS = 5000;
+export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
 /**
  * An idempotent producer: the broker de-duplicates retried batches, so a retry after a lost
@@ -60,13 +63,24 @@ export async function createRecordProducer(client: KafkaClient, options: RecordP
     }
     return results;
   };
+  const maxPendingBytes = options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+  // What was handed to the client and is not yet acknowledged, given up on or not: a write past
+  // ackTimeoutMs is still retried by the client, so without a bound a Kafka that cannot keep up
+  // would pile every refused request's events up in memory.
+  let pendingBytes = 0;
   return {
     async send(topic, records) {
       if (records.length === 0) return [];
+      const bytes = records.reduce((sum, record) => sum + recordSize(record), 0);
+      if (pendingBytes > 0 && pendingBytes + bytes > maxPendingBytes) {
+        throw new KafkaUnavailable(`${(pendingBytes / 1048576).toFixed(1)} MiB of earlier writes to Kafka still wait for its acknowledgment`);
+      }
+      pendingBytes += bytes;
+      const sending = send(topic, records).finally(() => (pendingBytes -= bytes));
       let timer: NodeJS.Timeout | undefined;
       try {
         return await Promise.race([
-          send(topic, records),
+          sending,
           new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new KafkaUnavailable(`Kafka did not acknowledge the write to ${topic} within ${ackTimeoutMs} ms`)), ackTimeoutMs);
           }),

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { createProducer, decodeEvent, ValidationError, type TrustwireProducer } from '../../src/index.js';
+import { createKafkaClient } from '../../src/kafka/client.js';
+import { KafkaUnavailable } from '../../src/kafka/errors.js';
+import { createRecordProducer } from '../../src/kafka/producer.js';
 import { ensureTopics } from '../../src/kafka/topics.js';
 import { silentLogger } from '../../src/log.js';
 import { trustwireTopics } from '../../src/service.js';
@@ -59,4 +63,28 @@ test('createProducer refuses an invalid event with ValidationError and sends non
     return true;
   });
   assert.equal((await readAll(config.kafka.topics.events, 20)).length, 20, 'only the 20 of the first test are there');
+});
+
+test('a producer whose earlier writes still wait for Kafka refuses more at once, naming what waits', async () => {
+  // A broker that accepts connections and never answers: every write stays pending.
+  const silent = createServer((socket) => socket.on('data', () => {}));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const port = (silent.address() as { port: number }).port;
+  const producer = await createRecordProducer(createKafkaClient({ brokers: [`127.0.0.1:${port}`], clientId: 'test-pending' }, silentLogger), {
+    ackTimeoutMs: 300,
+    maxPendingBytes: 3000,
+  });
+  try {
+    const record = { key: 'h', value: Buffer.alloc(2000) };
+    const first = await producer.send('test.pending', [record]).then(() => undefined, (error: unknown) => error);
+    assert.ok(first instanceof KafkaUnavailable, 'the first write times out and is still retried by the client');
+    const started = Date.now();
+    const second = await producer.send('test.pending', [record]).then(() => undefined, (error: unknown) => error);
+    assert.ok(second instanceof KafkaUnavailable, 'the second is refused');
+    assert.match((second as Error).message, /MiB of earlier writes to Kafka still wait for its acknowledgment/);
+    assert.ok(Date.now() - started < 300, 'refused at once, not after the acknowledgment timeout');
+  } finally {
+    await producer.disconnect();
+    silent.close();
+  }
 });
