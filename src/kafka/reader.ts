@@ -215,25 +215,3 @@ export async function consumeUntilIdle(
     await consumer.stop();
   }
 }
-
-/**
- * Reads `count` records of a topic from its beginning as fast as the client can, handing each
- * value to `onValue`: the raw client's ceiling, for `npm run bench`. Resolves with the seconds
- * from the first record to the last.
- */
-export async function drainTopic(client: KafkaClient, topic: string, count: number, onValue: (value: Buffer) => void = () => {}): Promise<number> {
-  let seen = 0;
-  let started = 0n;
-  let finish!: (seconds: number) => void;
-  const finished = new Promise<number>((resolve) => (finish = resolve));
-  const reader = await readFromBeginning(client, 'bench', topic, true, (message) => {
-    if (started === 0n) started = process.hrtime.bigint();
-    onValue(message.value);
-    if (++seen === count) finish(Number(process.hrtime.bigint() - started) / 1e9);
-  });
-  try {
-    return await Promise.race([finished, reader.done.then(() => 0)]);
-  } finally {
-    await reader.close();
-  }
-}
