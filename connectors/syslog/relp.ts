@@ -24,6 +24,7 @@
 import type { Socket } from 'node:net';
 import { openSocket, TransportError, where, type ConnectTarget } from './client.js';
 import { digits, type SyslogMessage } from './encode.js';
+import { writeRfc5424Parts } from '../../src/formats/syslog.js';
 
 /** The largest TXNR; librelp's spec wraps to 1 after it. */
 export const RELP_MAX_TXNR = 999_999_999;
@@ -383,7 +384,8 @@ class RelpSession {
     let at = 0;
     for (let k = 0; k < count; k++) {
       const index = job.next + k;
-      const { text, bytes } = job.messages[index]!;
+      const message = job.messages[index]!;
+      const { bytes } = message;
       this.#txnr = nextTxnr(this.#txnr);
       this.#unacked.set(this.#txnr, { kind: 'syslog', job, index });
       at += out.write(String(this.#txnr), at, 'latin1');
@@ -391,7 +393,8 @@ class RelpSession {
       at += out.write(String(bytes), at, 'latin1');
       if (bytes > 0) {
         out[at++] = SP;
-        at += out.write(text, at, bytes, 'utf8');
+        // RFC 5424 parts go in as they are: the joined string would hold as UTF-16 (the BOM).
+        at = message.parts === undefined ? at + out.write(message.text, at, bytes, 'utf8') : writeRfc5424Parts(out, at, message.parts);
       }
       out[at++] = LF;
     }
