@@ -3,23 +3,9 @@
  * test/services/rsyslog.ts does for the syslog tests): rsyslog with imkafka (rsyslog-kafka), and
  * kcat. rsyslog is required; kcat is optional (its scenario is skipped, and says so, without it).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { aptInstall, present } from '../test/services/rsyslog.js';
 
 export const RSYSLOGD = '/usr/sbin/rsyslogd';
-
-const present = (pattern: string) => existsSync(pattern) || spawnSync('sh', ['-c', `ls ${pattern} >/dev/null 2>&1`]).status === 0;
-
-function aptInstall(packages: string[]): { ok: boolean; output: string } {
-  const install = (args: string[]) => spawnSync('apt-get', args, { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  const args = ['install', '-y', '--no-install-recommends', ...packages];
-  let result = install(args);
-  if (result.status !== 0) {
-    install(['update']);
-    result = install(args);
-  }
-  return { ok: result.status === 0, output: `${result.stderr ?? ''}${result.error?.message ?? ''}`.trim() };
-}
 
 export interface Tools {
   /** Why kcat cannot run, when it cannot. */

@@ -4,25 +4,15 @@
  * offset, counting the records of the input kinds (by the `trustwire-type` header; alerts and
  * assessments the processor adds are events of their own).
  */
-import { FetchIsolationLevels, MessagesStreamFallbackModes, MessagesStreamModes } from '@platformatic/kafka';
 import { closeWithin, createKafkaClient } from '../../src/kafka/client.js';
-import { ReadCommittedConsumer } from '../../src/kafka/read-committed.js';
 import { silentLogger } from '../../src/log.js';
 import { begin, main, now, on, send } from './ipc.js';
+import { readFromEarliest } from './kafka.js';
 
 main(async () => {
   const { brokers, topic, group, count, kinds } = await begin<{ brokers: string[]; topic: string; group: string; count: number; kinds: string[] }>();
   const client = createKafkaClient({ brokers, clientId: 'trustwire-bench' }, silentLogger);
-  const consumer = new ReadCommittedConsumer({ ...client.options('counter'), groupId: group, autocommit: false, isolationLevel: FetchIsolationLevels.READ_COMMITTED });
-  const joined = new Promise<void>((resolve) => consumer.once('consumer:group:join', () => resolve()));
-  const stream = await consumer.consume({
-    topics: [topic],
-    mode: MessagesStreamModes.EARLIEST,
-    fallbackMode: MessagesStreamFallbackModes.EARLIEST,
-    autocommit: false,
-    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-    maxWaitTime: 100,
-  });
+  const { consumer, stream, joined } = await readFromEarliest(client, topic, group, 'counter', 100);
   const wanted = new Set(kinds);
   let counted = 0;
   let records = 0;

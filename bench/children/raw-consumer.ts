@@ -4,33 +4,16 @@
  * from the earliest offset, counting records as they come out of the stream and nothing else.
  * The clock runs from the first fetch request to the `count`th record.
  */
-import { FetchIsolationLevels, MessagesStreamFallbackModes, MessagesStreamModes } from '@platformatic/kafka';
-import { closeWithin, createKafkaClient, FETCH_MAX_BYTES, FETCH_PARTITION_MAX_BYTES } from '../../src/kafka/client.js';
-import { ReadCommittedConsumer } from '../../src/kafka/read-committed.js';
+import { closeWithin, createKafkaClient } from '../../src/kafka/client.js';
 import { silentLogger } from '../../src/log.js';
 import { begin, firstFetchClock, main, now, send } from './ipc.js';
-import { topicId } from './kafka.js';
+import { readFromEarliest, topicId } from './kafka.js';
 
 main(async () => {
   const { brokers, topic, group, count } = await begin<{ brokers: string[]; topic: string; group: string; count: number }>();
   const client = createKafkaClient({ brokers, clientId: 'trustwire-bench' }, silentLogger);
   const clock = firstFetchClock(await topicId(client, topic));
-  const consumer = new ReadCommittedConsumer({
-    ...client.options('raw'),
-    groupId: group,
-    autocommit: false,
-    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-  });
-  const stream = await consumer.consume({
-    topics: [topic],
-    mode: MessagesStreamModes.EARLIEST,
-    fallbackMode: MessagesStreamFallbackModes.EARLIEST,
-    autocommit: false,
-    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-    // The fetch sizes trustwire's consumers use, so that the baseline is the same client.
-    maxBytes: FETCH_MAX_BYTES,
-    maxBytesPerPartition: FETCH_PARTITION_MAX_BYTES,
-  });
+  const { consumer, stream } = await readFromEarliest(client, topic, group, 'raw');
   let seen = 0;
   let first: number | undefined;
   stream.on('data', () => {

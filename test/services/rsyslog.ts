@@ -48,22 +48,32 @@ export interface ReceivedMessage {
   msg: string;
 }
 
-/** Installs rsyslog, its OpenSSL driver and its RELP modules with apt-get when they are not there. */
-export function ensureRsyslogInstalled(): void {
-  const present = (file: string) => existsSync(file) || spawnSync('sh', ['-c', `ls ${file} >/dev/null 2>&1`]).status === 0;
-  if (present('/usr/sbin/rsyslogd') && present('/usr/lib/*/rsyslog/lmnsd_ossl.so') && present('/usr/lib/*/rsyslog/imrelp.so') && present('/usr/bin/openssl')) return;
-  const install = (args: string[]) =>
-    spawnSync('apt-get', args, { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  const packages = ['install', '-y', '--no-install-recommends', 'rsyslog', 'rsyslog-openssl', 'rsyslog-relp', 'openssl'];
-  let result = install(packages);
-  if (result.status !== 0) {
-    install(['update']);
-    result = install(packages);
-  }
-  if (result.status !== 0) throw new Error(`could not install rsyslog with apt-get:\n${result.stderr}`);
+/** Whether a file (a shell glob allowed) is there. */
+export function present(file: string): boolean {
+  return existsSync(file) || spawnSync('sh', ['-c', `ls ${file} >/dev/null 2>&1`]).status === 0;
 }
 
-async function freePort(): Promise<number> {
+/** Installs Debian packages with apt-get, updating the package lists once if the first try fails. */
+export function aptInstall(packages: readonly string[]): { ok: boolean; output: string } {
+  const install = (args: string[]) => spawnSync('apt-get', args, { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const args = ['install', '-y', '--no-install-recommends', ...packages];
+  let result = install(args);
+  if (result.status !== 0) {
+    install(['update']);
+    result = install(args);
+  }
+  return { ok: result.status === 0, output: `${result.stderr ?? ''}${result.error?.message ?? ''}`.trim() };
+}
+
+/** Installs rsyslog, its OpenSSL driver and its RELP modules with apt-get when they are not there. */
+export function ensureRsyslogInstalled(): void {
+  if (present('/usr/sbin/rsyslogd') && present('/usr/lib/*/rsyslog/lmnsd_ossl.so') && present('/usr/lib/*/rsyslog/imrelp.so') && present('/usr/bin/openssl')) return;
+  const result = aptInstall(['rsyslog', 'rsyslog-openssl', 'rsyslog-relp', 'openssl']);
+  if (!result.ok) throw new Error(`could not install rsyslog with apt-get:\n${result.output}`);
+}
+
+/** A TCP port free on 127.0.0.1 at the moment of asking. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
