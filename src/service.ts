@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config, KafkaSettings } from './config/schema.js';
 import { complianceRoutes } from './api/compliance.js';
 import { connectorRoutes } from './api/connectors.js';
+import { dlqRoutes } from './api/dlq.js';
 import { ComplianceView } from './compliance/view.js';
 import { complianceSettings } from './compliance/settings.js';
 import { hostRoutes } from './api/hosts.js';
@@ -19,7 +20,8 @@ import { startKafkaProbe } from './kafka/probe.js';
 import type { Logger } from './log.js';
 import type { ConnectorHost } from './runtime/host.js';
 import type { Readiness } from './api/server.js';
-import { ingestRoutes, type IngestToken } from './ingest/routes.js';
+import { ingestRoutes } from './ingest/routes.js';
+import type { ApiToken } from './api/auth.js';
 import { EventWriter } from './ingest/writer.js';
 
 /** The topics trustwire owns, with their partition counts and configs. */
@@ -45,7 +47,8 @@ export interface RunningService {
 
 export interface ServiceDeps {
   logger: Logger;
-  tokens: readonly IngestToken[];
+  /** The API's bearer tokens and their scopes. */
+  tokens: readonly ApiToken[];
   /**
    * A component could not recover within `runtime.failureExitMs`: the process should exit
    * non-zero so that its process manager restarts it. Absent: the service only reports it.
@@ -100,11 +103,18 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     }
     return { ready: producer !== undefined && snapshots.every((s) => s.ready), components: snapshots };
   };
-  const server = createServer({ logger, bodyLimitBytes: config.http.bodyLimitBytes, readiness });
+  const server = createServer({
+    logger,
+    bodyLimitBytes: config.http.bodyLimitBytes,
+    readiness,
+    tokens: deps.tokens,
+    rateLimit: config.auth.rateLimit,
+    requestTimeoutMs: config.http.requestTimeoutMs,
+    tls: config.http.tls,
+  });
   await server.register(ingestRoutes, {
     writer,
     adapters: config.adapters,
-    tokens: deps.tokens,
     bodyLimitBytes: config.http.bodyLimitBytes,
     maxEventsPerRequest: config.http.maxEventsPerRequest,
   });
@@ -125,13 +135,14 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
   });
   const host = connectors;
   await server.register(connectorRoutes, { host, registry: metrics.registry });
+  await server.register(dlqRoutes, { config, baseDir: configBaseDir(config), client, producer, logger });
   await server.listen({ host: config.http.host, port: config.http.port });
   const address = server.server.address();
   if (address === null || typeof address === 'string') throw new Error(`the HTTP server is not listening on a TCP port (${String(address)})`);
   const hostname = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${hostname}:${address.port}`,
+    url: `${config.http.tls ? 'https' : 'http'}://${hostname}:${address.port}`,
     server,
     readiness,
     close() {

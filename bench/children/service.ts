@@ -8,6 +8,7 @@ import { Secret } from '../../src/config/secret.js';
 import { silentLogger } from '../../src/log.js';
 import { startService } from '../../src/service.js';
 import { begin, main, send } from './ipc.js';
+import { apiToken, SCOPES } from '../../src/api/auth.js';
 
 main(async () => {
   const { brokers, topics, groupPrefix, token, receiverPort } = await begin<{
@@ -28,7 +29,7 @@ main(async () => {
   );
   const service = await startService(config, {
     logger: silentLogger,
-    tokens: [{ name: 'bench', token: new Secret(token, 'inline') }],
+    tokens: [apiToken('bench', SCOPES, { token: new Secret(token, 'inline') })],
     onFatal: (error) => send({ type: 'error', message: `service gave up: ${error.message}` }),
   });
   send({ type: 'ready', url: service.url });

@@ -5,6 +5,7 @@ import type { Template } from '../compliance/template.js';
 import type { ComplianceView } from '../compliance/view.js';
 import { Timestamp } from '../model/primitives.js';
 import { HttpError } from './errors.js';
+import { needs } from './auth.js';
 
 type Query = { format?: string; template?: string; pool?: string; since?: string };
 const FORMATS = ['json', 'csv', 'html', 'avro'] as const;
@@ -17,13 +18,13 @@ const FORMATS = ['json', 'csv', 'html', 'avro'] as const;
 export async function complianceRoutes(app: FastifyInstance, options: { view: ComplianceView; templates: readonly Template[] }): Promise<void> {
   const { view, templates } = options;
 
-  app.get<{ Querystring: Query }>('/v1/compliance/summary', async (request) => {
+  app.get<{ Querystring: Query }>('/v1/compliance/summary', needs('read'), async (request) => {
     const report = buildReport(view.latest(), filtersOf(request.query), Date.now(), { templates });
     const { rows: _rows, ...summary } = report;
     return summary;
   });
 
-  app.get<{ Params: { id: string }; Querystring: Query }>('/v1/compliance/hosts/:id', async (request, reply) => {
+  app.get<{ Params: { id: string }; Querystring: Query }>('/v1/compliance/hosts/:id', needs('read'), async (request, reply) => {
     const host = view.host(request.params.id);
     if (host === undefined) throw new HttpError(404, `no assessment of host ${JSON.stringify(request.params.id)} is known`);
     const drillDown = hostDrillDown([...host.latest, ...host.history], { templates, now: Date.now() });
@@ -33,7 +34,7 @@ export async function complianceRoutes(app: FastifyInstance, options: { view: Co
     return send(reply, 'application/json', reportJson(drillDown));
   });
 
-  app.get<{ Querystring: Query }>('/v1/compliance/report', async (request, reply) => {
+  app.get<{ Querystring: Query }>('/v1/compliance/report', needs('read'), async (request, reply) => {
     const filters = filtersOf(request.query);
     const format = formatOf(request.query, FORMATS);
     if (format === 'avro') {

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { HostStateView } from '../processor/host-view.js';
 import { HttpError } from './errors.js';
+import { needs } from './auth.js';
 
 /** `GET /v1/hosts` (a summary per host, filterable) and `GET /v1/hosts/:id` (everything known). */
 export async function hostRoutes(app: FastifyInstance, options: { view: HostStateView }): Promise<void> {
-  app.get<{ Querystring: { trust?: string; pool?: string } }>('/v1/hosts', async (request) => {
+  app.get<{ Querystring: { trust?: string; pool?: string } }>('/v1/hosts', needs('read'), async (request) => {
     const { trust, pool } = request.query;
     const hosts = options.view
       .hosts()
@@ -22,7 +23,7 @@ export async function hostRoutes(app: FastifyInstance, options: { view: HostStat
     return { hosts };
   });
 
-  app.get<{ Params: { id: string } }>('/v1/hosts/:id', async (request) => {
+  app.get<{ Params: { id: string } }>('/v1/hosts/:id', needs('read'), async (request) => {
     const host = options.view.host(request.params.id);
     if (host === undefined) throw new HttpError(404, `no host ${JSON.stringify(request.params.id)} is known`);
     const { recentChanges: _flips, ...trust } = host.trust;

@@ -1,4 +1,6 @@
+import { apiToken, SCOPES, type ApiToken } from '../api/auth.js';
 import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { devTokenFile, ensureDevToken } from '../embedded/dev-token.js';
 import { startLocalKafka, stopLocalKafka, type LocalKafka } from '../embedded/local-kafka.js';
 import { createLogger } from '../log.js';
@@ -26,8 +28,8 @@ export async function run(args: string[]): Promise<number> {
     config.kafka.replicationFactor ??= 1;
     say(`${broker.started ? 'started' : 'reusing'} the local Kafka broker at ${broker.brokers.join(',')} (log: ${broker.logFile})`);
   }
-  const devToken = config.ingest.tokens.length === 0;
-  const tokens = devToken ? [{ name: 'dev', token: ensureDevToken() }] : config.ingest.tokens;
+  const devToken = config.auth.tokens.length === 0 && config.ingest.tokens.length === 0;
+  const tokens = devToken ? [apiToken('dev', SCOPES, { token: ensureDevToken() })] : configuredTokens(config);
 
   const life = lifecycle(logger, config.runtime.shutdownGraceMs, say);
   const service = await startService(config, { logger, tokens, onFatal: life.fatal });
@@ -42,6 +44,14 @@ export async function run(args: string[]): Promise<number> {
     }
   });
   return exitNow(code);
+}
+
+/** auth.tokens with their scopes, and the older ingest.tokens with the ingest scope alone. */
+function configuredTokens(config: Config): ApiToken[] {
+  return [
+    ...config.auth.tokens.map((entry) => apiToken(entry.name, entry.scopes, entry.token !== undefined ? { token: entry.token } : { sha256: entry.sha256! })),
+    ...config.ingest.tokens.map((entry) => apiToken(entry.name, ['ingest'], { token: entry.token })),
+  ];
 }
 
 function banner(url: string, brokers: string[], topic: string, devToken: boolean): string {

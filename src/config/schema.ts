@@ -5,6 +5,8 @@ import { ScoringModel } from '../compliance/models.js';
 import { Waiver } from '../compliance/waivers.js';
 import { ProcessorRules } from '../processor/state.js';
 import { ConnectorInstanceSettings, RuntimeSettings } from '../runtime/settings.js';
+import { authSettings } from '../api/auth.js';
+import { certificateField, privateKeyField } from './pem.js';
 import { secretField } from './secret.js';
 
 /**
@@ -72,6 +74,22 @@ export function configSchema(baseDir: string) {
         .min(100)
         .default(5000)
         .describe('how long ingest waits for Kafka to acknowledge a request before it answers 503 with Retry-After'),
+      requestTimeoutMs: z
+        .number()
+        .int()
+        .min(1000)
+        .default(30_000)
+        .describe('how long a request may take to arrive, headers and body: a body that never ends is answered 408 and closed'),
+      tls: z
+        .strictObject({
+          cert: certificateField(() => baseDir).describe("the server's certificate chain (PEM): inline or {file: PATH}"),
+          key: privateKeyField(() => baseDir).describe("the server certificate's private key (PEM), a secret: {file: PATH} or {env: NAME}"),
+          clientCa: certificateField(() => baseDir)
+            .optional()
+            .describe('CA of client certificates (PEM): when set, every client must present a certificate it signed, beside its token'),
+        })
+        .optional()
+        .describe('HTTPS for the API; absent: plain HTTP (keep it on loopback, or behind a proxy that terminates TLS)'),
     })
     .prefault({});
 
@@ -80,7 +98,7 @@ export function configSchema(baseDir: string) {
       tokens: z
         .array(z.strictObject({ name: z.string().min(1).describe('who holds the token; logged, the token never is'), token: secret }))
         .default([])
-        .describe('bearer tokens accepted by POST /v1/events; empty uses the embedded default token file'),
+        .describe('ingest-only bearer tokens, as before auth.tokens: each gets the ingest scope; prefer auth.tokens'),
     })
     .prefault({});
 
@@ -111,6 +129,7 @@ export function configSchema(baseDir: string) {
     kafka,
     compliance,
     http,
+    auth: authSettings(secret),
     ingest,
     adapters,
     processor,

@@ -1,20 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { needs } from '../api/auth.js';
 import { HttpError } from '../api/errors.js';
-import type { Secret } from '../config/secret.js';
 import { ADAPTER_NAMES, adapt, type AdapterName, type AdapterSettings } from './adapters/registry.js';
 import { parseBody, parseJsonDocument, type BodyItem } from './body.js';
 import { prepareEvents } from './prepare.js';
 import type { EventWriter } from './writer.js';
 
-export interface IngestToken {
-  name: string;
-  token: Secret;
-}
-
 export interface IngestRouteOptions {
   writer: EventWriter;
   adapters: AdapterSettings;
-  tokens: readonly IngestToken[];
   bodyLimitBytes: number;
   maxEventsPerRequest: number;
 }
@@ -27,25 +21,19 @@ const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application
  * error listed) and nothing is produced.
  */
 export async function ingestRoutes(app: FastifyInstance, options: IngestRouteOptions): Promise<void> {
-  // Authenticate before the body is read: an unauthenticated caller cannot make us parse 1 MiB.
-  app.addHook('onRequest', async (request) => {
-    const caller = authenticate(request, options.tokens);
-    request.log = request.log.child({ caller });
-  });
-
   // Bodies arrive as text so that syntax errors get our message, with the NDJSON line.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', ...NDJSON_TYPES], { parseAs: 'string', bodyLimit: options.bodyLimitBytes }, (_request, body, done) =>
     done(null, body),
   );
 
-  app.post('/v1/events', async (request, reply) => {
+  app.post('/v1/events', needs('ingest'), async (request, reply) => {
     const ndjson = NDJSON_TYPES.some((type) => (request.headers['content-type'] ?? '').startsWith(type));
     return accept(parseBody(bodyText(request), ndjson ? 'ndjson' : 'json'), request, reply);
   });
 
   // Attestation services post their own formats; each document becomes trust.change events.
-  app.post<{ Params: { name: string } }>('/v1/adapters/:name', async (request, reply) => {
+  app.post<{ Params: { name: string } }>('/v1/adapters/:name', needs('ingest'), async (request, reply) => {
     const name = request.params.name as AdapterName;
     if (!ADAPTER_NAMES.includes(name)) throw new HttpError(404, `no adapter ${JSON.stringify(request.params.name)}; there are: ${ADAPTER_NAMES.join(', ')}`);
     const adapted = adapt(name, parseJsonDocument(bodyText(request)), options.adapters);
@@ -76,16 +64,4 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRouteOpt
 
 function bodyText(request: FastifyRequest): string {
   return typeof request.body === 'string' ? request.body : '';
-}
-
-function authenticate(request: FastifyRequest, tokens: readonly IngestToken[]): string {
-  const header = request.headers.authorization ?? '';
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  const holder = match ? tokens.find(({ token }) => token.equals(match[1]!)) : undefined;
-  if (holder === undefined) {
-    throw new HttpError(401, header === '' ? 'missing bearer token' : 'invalid bearer token', [], {
-      'www-authenticate': 'Bearer realm="trustwire"',
-    });
-  }
-  return holder.name;
 }

@@ -16,6 +16,7 @@ import { ingestFixture } from '../helpers/fixtures.js';
 import { adminActionIds, steadyIngest, tally } from '../helpers/ingest-load.js';
 import { testConfig } from '../helpers/kafka.js';
 import { startOwnBroker, type OwnBroker } from '../helpers/own-broker.js';
+import { apiToken, SCOPES } from '../../src/api/auth.js';
 
 const TOKEN = 'broker-faults-token-0123456789';
 let broker: OwnBroker;
@@ -29,7 +30,7 @@ before(async () => {
   config.kafka.partitions = 3;
   config.processor.sessionTimeoutMs = 6000;
   config.runtime.sessionTimeoutMs = 6000;
-  service = await startService(config, { logger: process.env.FAULT_LOG ? pino({ level: 'debug' }, pino.destination(process.env.FAULT_LOG)) : silentLogger, tokens: [{ name: 'collector', token: new Secret(TOKEN, 'inline') }] });
+  service = await startService(config, { logger: process.env.FAULT_LOG ? pino({ level: 'debug' }, pino.destination(process.env.FAULT_LOG)) : silentLogger, tokens: [apiToken('collector', SCOPES, { token: new Secret(TOKEN, 'inline') })] });
 });
 
 after(async () => {

@@ -14,6 +14,7 @@ import { decodeEvent } from '../../src/model/avro.js';
 import type { CanonicalEvent, EventOf } from '../../src/model/events.js';
 import { startService, type RunningService } from '../../src/service.js';
 import { dropTopics, testClient, testConfig } from '../helpers/kafka.js';
+import { apiToken, SCOPES } from '../../src/api/auth.js';
 
 const TOKEN = 'fleet-token';
 const config = testConfig();
@@ -31,7 +32,7 @@ let stopFollowing: () => Promise<void>;
 const enriched: CanonicalEvent[] = [];
 
 before(async () => {
-  service = await startService(config, { logger: silentLogger, tokens: [{ name: 'fleet', token: new Secret(TOKEN, 'inline') }] });
+  service = await startService(config, { logger: silentLogger, tokens: [apiToken('fleet', SCOPES, { token: new Secret(TOKEN, 'inline') })] });
   stopFollowing = (await followTopic(testClient(), config.kafka.topics.enriched, (record) => enriched.push(decodeEvent(record.value!)))).stop;
 });
 after(async () => {
@@ -94,7 +95,7 @@ test('snapshots of a small fleet yield the expected assessments in trustwire.enr
 
 test('the compliance API and reports (JSON, CSV, HTML, Avro) agree with the assessments', async () => {
   const byHost = new Map(assessments().map((a) => [a.host.id, a]));
-  const get = (path: string) => fetch(`${service.url}${path}`);
+  const get = (path: string) => fetch(`${service.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
   // The reports are served from a view that follows trustwire.enriched: wait until it has all five.
   for (let waited = 0; waited < 15_000; waited += 100) {
     const summary = (await (await get('/v1/compliance/summary')).json()) as { summary: { hosts: number } };
@@ -166,7 +167,7 @@ test('`trustwire report` writes the same report from the command line', async ()
     });
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stderr, /5 assessment\(s\) of 5 host\(s\) written to/);
-    const api = await (await fetch(`${service.url}/v1/compliance/report?format=csv`)).text();
+    const api = await (await fetch(`${service.url}/v1/compliance/report?format=csv`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
     const rows = (text: string) => text.split('\r\n').slice(1).filter(Boolean).sort();
     assert.deepEqual(rows(readFileSync(out, 'utf8')), rows(api), 'the CLI and the API report the same rows');
   } finally {

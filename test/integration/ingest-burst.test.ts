@@ -13,6 +13,7 @@ import { countEnriched, describeCount, EnrichedFollower, locateIds, recordCount 
 import { eventually } from '../helpers/eventually.js';
 import { FLEET_EVENT_KINDS, fleetEvents, type FleetEvent } from '../helpers/fleet-events.js';
 import { dropTopics, testConfig } from '../helpers/kafka.js';
+import { apiToken, SCOPES } from '../../src/api/auth.js';
 
 const TOTAL = 50_000;
 const PER_REQUEST = 500;
@@ -26,7 +27,7 @@ let service: RunningService;
 let follower: EnrichedFollower | undefined;
 
 before(async () => {
-  service = await startService(config, { logger: silentLogger, tokens: [{ name: 'collector', token: new Secret(TOKEN, 'inline') }] });
+  service = await startService(config, { logger: silentLogger, tokens: [apiToken('collector', SCOPES, { token: new Secret(TOKEN, 'inline') })] });
   // As a collector's operator would: the burst starts once the service says it is ready.
   await eventually(async () => (await fetch(`${service.url}/readyz`)).status === 200, 'the service to be ready', 60_000, 250);
 });

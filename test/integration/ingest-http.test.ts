@@ -9,6 +9,7 @@ import { startService, type RunningService } from '../../src/service.js';
 import { ingestFixture, readFixture } from '../helpers/fixtures.js';
 import { eventually } from '../helpers/eventually.js';
 import { dropTopics, readAll, testConfig } from '../helpers/kafka.js';
+import { apiToken, SCOPES } from '../../src/api/auth.js';
 
 const TOKEN = 'test-token-9f2c';
 const config = testConfig();
@@ -27,7 +28,7 @@ function post(body: string, headers: Record<string, string> = {}) {
 }
 
 before(async () => {
-  service = await startService(config, { logger: silentLogger, tokens: [{ name: 'collector', token: new Secret(TOKEN, 'inline') }] });
+  service = await startService(config, { logger: silentLogger, tokens: [apiToken('collector', SCOPES, { token: new Secret(TOKEN, 'inline') })] });
 });
 after(async () => {
   await service.close();
@@ -236,7 +237,7 @@ function withPayload(event: Record<string, unknown>, patch: Record<string, unkno
 test('Kafka not acknowledging (the events topic is gone): 503 with Retry-After, and the reason', async () => {
   const lonely = testConfig();
   lonely.processor.enabled = false; // this is about ingest; a processor would only wait for its topics
-  const other = await startService(lonely, { logger: silentLogger, tokens: [{ name: 'collector', token: new Secret(TOKEN, 'inline') }] });
+  const other = await startService(lonely, { logger: silentLogger, tokens: [apiToken('collector', SCOPES, { token: new Secret(TOKEN, 'inline') })] });
   try {
     await dropTopics(lonely);
     const response = await fetch(`${other.url}/v1/events`, {

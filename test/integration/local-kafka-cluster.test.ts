@@ -27,6 +27,7 @@ import { startService } from '../../src/service.js';
 import { eventually } from '../helpers/eventually.js';
 import { adminActionIds, steadyIngest, tally } from '../helpers/ingest-load.js';
 import { testConfig } from '../helpers/kafka.js';
+import { apiToken, SCOPES } from '../../src/api/auth.js';
 
 // A home and ports of its own: a developer's cluster (29092..) and the suite's broker (19092) are left alone.
 const home = mkdtempSync(join(tmpdir(), 'trustwire-kafka-cluster-'));
@@ -109,7 +110,7 @@ test('the pipeline on the cluster: a partition leader SIGKILLed under steady ing
   config.processor.sessionTimeoutMs = 6000;
   config.runtime.sessionTimeoutMs = 6000;
   const token = 'cluster-faults-token-0123456789';
-  const service = await startService(config, { logger: silentLogger, tokens: [{ name: 'collector', token: new Secret(token, 'inline') }] });
+  const service = await startService(config, { logger: silentLogger, tokens: [apiToken('collector', SCOPES, { token: new Secret(token, 'inline') })] });
   const client = createKafkaClient({ brokers: kafka.brokers, clientId: 'trustwire-cluster-check' }, silentLogger);
   try {
     const load = steadyIngest(service.url, token, { prefix: '0c1a' });

@@ -13,8 +13,10 @@ import type { CanonicalEvent, EventOf } from '../../src/model/events.js';
 import { startService, type RunningService } from '../../src/service.js';
 import { ingestFixture } from '../helpers/fixtures.js';
 import { dropTopics, testClient, testConfig } from '../helpers/kafka.js';
+import { apiToken, SCOPES } from '../../src/api/auth.js';
 
 const TOKEN = 'scenario-token';
+const READER = { headers: { authorization: `Bearer ${TOKEN}` } };
 const config = testConfig();
 config.processor.deniedAttempts = { threshold: 3, windowMs: 10 * 60_000 };
 let service: RunningService;
@@ -24,7 +26,7 @@ const T0 = Date.UTC(2026, 10, 26, 8, 0, 0);
 let clock = T0;
 
 before(async () => {
-  service = await startService(config, { logger: silentLogger, tokens: [{ name: 'scenario', token: new Secret(TOKEN, 'inline') }] });
+  service = await startService(config, { logger: silentLogger, tokens: [apiToken('scenario', SCOPES, { token: new Secret(TOKEN, 'inline') })] });
   const following = await followTopic(testClient(), config.kafka.topics.enriched, (record) => enriched.push(decodeEvent(record.value!)));
   stopFollowing = following.stop;
 });
@@ -57,7 +59,7 @@ async function play(event: Record<string, unknown>): Promise<{ event: CanonicalE
 }
 
 async function host(id: string): Promise<Record<string, any>> {
-  const response = await fetch(`${service.url}/v1/hosts/${id}`);
+  const response = await fetch(`${service.url}/v1/hosts/${id}`, READER);
   assert.equal(response.status, 200);
   return (await response.json()) as Record<string, any>;
 }
@@ -203,7 +205,7 @@ test('a pool day: enrichment right at every step, exactly the expected alerts, n
 });
 
 test('GET /v1/hosts and /v1/hosts/:id serve trust, faults, tags, workloads', async () => {
-  const list = (await (await fetch(`${service.url}/v1/hosts?trust=untrusted`)).json()) as { hosts: Array<Record<string, any>> };
+  const list = (await (await fetch(`${service.url}/v1/hosts?trust=untrusted`, READER)).json()) as { hosts: Array<Record<string, any>> };
   assert.deepEqual(
     list.hosts.map((h) => [h.hostId, h.trust.status, h.trust.faultCount]),
     [['esx-01', 'untrusted', 1]],
@@ -213,7 +215,7 @@ test('GET /v1/hosts and /v1/hosts/:id serve trust, faults, tags, workloads', asy
   assert.equal(esx01.trust.faults[0].flavor, 'PLATFORM');
   assert.deepEqual(esx01.assetTags, { country: 'DE', site: 'DE-1' });
   assert.deepEqual(esx01.workloads.map((w: { id: string }) => w.id).sort(), ['vm-batch', 'vm-ledger']);
-  const all = (await (await fetch(`${service.url}/v1/hosts`)).json()) as { hosts: unknown[] };
+  const all = (await (await fetch(`${service.url}/v1/hosts`, READER)).json()) as { hosts: unknown[] };
   assert.equal(all.hosts.length, 3);
-  assert.equal((await fetch(`${service.url}/v1/hosts/esx-99`)).status, 404);
+  assert.equal((await fetch(`${service.url}/v1/hosts/esx-99`, READER)).status, 404);
 });
