@@ -136,7 +136,20 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
   const host = connectors;
   await server.register(connectorRoutes, { host, registry: metrics.registry });
   await server.register(dlqRoutes, { config, baseDir: configBaseDir(config), client, producer, logger });
-  await server.listen({ host: config.http.host, port: config.http.port });
+  try {
+    await server.listen({ host: config.http.host, port: config.http.port });
+  } catch (error) {
+    // Not listening is not running: close what started, and name the option to change.
+    await server.close().catch(() => undefined);
+    await host.stop(0);
+    await processor?.stop();
+    await view.stop();
+    await complianceView.stop();
+    writer.close();
+    await producer.disconnect();
+    await probe.stop();
+    throw listenError(error as NodeJS.ErrnoException, config.http.host, config.http.port);
+  }
   const address = server.server.address();
   if (address === null || typeof address === 'string') throw new Error(`the HTTP server is not listening on a TCP port (${String(address)})`);
   const hostname = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -161,4 +174,21 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       return closing;
     },
   };
+}
+
+/** Why the API cannot listen, naming the option: `http.port` when the port is taken or forbidden, `http.host` when the address is not this machine's. */
+export function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
+  const where = `${host}:${port}`;
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return new Error(`http.port: cannot listen on ${where}: the port is in use (EADDRINUSE)`);
+    case 'EACCES':
+      return new Error(`http.port: cannot listen on ${where}: not permitted (EACCES; ports below 1024 need privileges)`);
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new Error(`http.host: cannot listen on ${where}: ${host} is not an address of this machine (${error.code})`);
+    default:
+      return new Error(`http: cannot listen on ${where}: ${error.message}`);
+  }
 }

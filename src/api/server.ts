@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { redactUrlCredentials } from '../config/redact.js';
 import type { Secret } from '../config/secret.js';
 import type { HealthSnapshot } from '../kafka/health.js';
 import type { Logger } from '../log.js';
@@ -53,6 +54,10 @@ export function createServer(options: ServerOptions): FastifyInstance {
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
   installAuth(app, options.tokens, options.rateLimit);
+  // Status answers quote connectors' and brokers' errors: no URL credential leaves in one.
+  app.addHook('onSend', async (_request, reply, payload) =>
+    typeof payload === 'string' && String(reply.getHeader('content-type') ?? '').startsWith('application/json') ? redactUrlCredentials(payload) : payload,
+  );
 
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
     const { status, body, headers } = toErrorResponse(error, options.bodyLimitBytes);

@@ -1,10 +1,10 @@
 import { apiToken, SCOPES, type ApiToken } from '../api/auth.js';
-import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { devTokenFile, ensureDevToken } from '../embedded/dev-token.js';
 import { startLocalKafka, stopLocalKafka, type LocalKafka } from '../embedded/local-kafka.js';
 import { createLogger } from '../log.js';
 import { startService } from '../service.js';
+import { checkedConfig } from './check.js';
 import { exitNow, lifecycle } from './lifecycle.js';
 import { parseOptions } from './options.js';
 
@@ -17,7 +17,7 @@ export async function run(args: string[]): Promise<number> {
     config: { type: 'string', default: process.env.TRUSTWIRE_CONFIG },
     'keep-broker': { type: 'boolean', default: false },
   });
-  const config = loadConfig(values.config);
+  const config = await checkedConfig(values.config);
   const logger = createLogger(config.log.level);
   const say = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -32,7 +32,15 @@ export async function run(args: string[]): Promise<number> {
   const tokens = devToken ? [apiToken('dev', SCOPES, { token: ensureDevToken() })] : configuredTokens(config);
 
   const life = lifecycle(logger, config.runtime.shutdownGraceMs, say);
-  const service = await startService(config, { logger, tokens, onFatal: life.fatal });
+  let service;
+  try {
+    service = await startService(config, { logger, tokens, onFatal: life.fatal });
+  } catch (error) {
+    // A service that cannot start exits non-zero, with the one reason; the broker it started goes too.
+    say(`trustwire start: ${(error as Error).message}`);
+    if (broker?.started && !values['keep-broker']) await stopLocalKafka();
+    return exitNow(1);
+  }
   say(banner(service.url, config.kafka.brokers, config.kafka.topics.events, devToken));
 
   const code = await life.run(async () => {

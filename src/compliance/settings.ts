@@ -11,14 +11,21 @@ import { BUNDLED_TEMPLATES_DIR, loadTemplate, loadTemplates } from './load.js';
  * file, rule and reason: scoring against half a template would report wrong scores quietly.
  */
 export function complianceSettings(config: Config): ComplianceSettings {
-  const templates = config.compliance.bundled ? loadTemplates(BUNDLED_TEMPLATES_DIR) : [];
-  for (const entry of config.compliance.templates) {
-    const path = resolve(configBaseDir(config), entry);
-    const loaded = statSync(path).isDirectory() ? loadTemplates(path) : [loadTemplate(path)];
+  return complianceSettingsOf(config.compliance, configBaseDir(config));
+}
+
+/** The same from the `compliance` block alone and the folder its paths are relative to. */
+export function complianceSettingsOf(compliance: Config['compliance'], baseDir: string): ComplianceSettings {
+  const templates = compliance.bundled ? loadTemplates(BUNDLED_TEMPLATES_DIR) : [];
+  for (const [index, entry] of compliance.templates.entries()) {
+    const path = resolve(baseDir, entry);
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (stat === undefined) throw new Error(`compliance.templates[${index}]: ${path} does not exist`);
+    const loaded = stat.isDirectory() ? loadTemplates(path) : [loadTemplate(path)];
     for (const template of loaded) {
       if (templates.some((t) => t.id === template.id)) throw new Error(`${path}: template id ${template.id} is already loaded`);
       templates.push(template);
     }
   }
-  return { templates, waivers: config.compliance.waivers, ...(config.compliance.model !== undefined && { model: config.compliance.model }) };
+  return { templates, waivers: compliance.waivers, ...(compliance.model !== undefined && { model: compliance.model }) };
 }

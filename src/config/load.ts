@@ -10,6 +10,8 @@ export class ConfigError extends Error {
   constructor(
     readonly file: string,
     readonly details: readonly FieldError[],
+    /** The document as read, when it was readable YAML: checks of its parts (connectors, templates) go on from it. */
+    readonly document?: Record<string, unknown>,
   ) {
     super(details.map((d) => `${file}: ${d.path}: ${d.message}`).join('\n'));
   }
@@ -29,7 +31,7 @@ export function parseConfig(text: string, file = '(inline)', baseDir = process.c
     throw new ConfigError(file, [{ path: '(root)', message: 'must be a mapping of options' }]);
   }
   const result = configSchema(baseDir).safeParse(data);
-  if (!result.success) throw new ConfigError(file, fieldErrors(result.error));
+  if (!result.success) throw new ConfigError(file, fieldErrors(result.error), data as Record<string, unknown>);
   BASE_DIRS.set(result.data, baseDir);
   return result.data;
 }

@@ -1,3 +1,5 @@
+import { redactUrlCredentials } from '../config/redact.js';
+
 /**
  * Headers of a dead-lettered record. The record keeps its original key and bytes; these say
  * where it came from, which stage gave up on it, and why, so that it can be fixed and replayed.
@@ -35,7 +37,7 @@ export function deadLetterHeaders(letter: DeadLetter, now = Date.now()): Record<
     [DLQ_HEADERS.component]: letter.component,
     [DLQ_HEADERS.stage]: letter.stage,
     [DLQ_HEADERS.errorClass]: letter.error.name,
-    [DLQ_HEADERS.errorMessage]: letter.error.message.slice(0, MAX_MESSAGE),
+    [DLQ_HEADERS.errorMessage]: redactUrlCredentials(letter.error.message).slice(0, MAX_MESSAGE),
     [DLQ_HEADERS.attempts]: String(letter.attempts),
     [DLQ_HEADERS.time]: new Date(now).toISOString(),
   };

@@ -17,8 +17,15 @@ export class ConnectorRefused extends Error {
     readonly connector: string,
     readonly path: string,
     readonly reason: string,
+    /** Further problems of the same connector, each with its option path. */
+    readonly more: ReadonlyArray<{ path: string; reason: string }> = [],
   ) {
-    super(`connector "${connector}" refused: ${path}: ${reason}`);
+    super(`connector "${connector}" refused: ${path}: ${reason}${more.map((m) => `; ${m.path}: ${m.reason}`).join('')}`);
+  }
+
+  /** Every problem, one `path: reason` each. */
+  problems(): string[] {
+    return [`${this.path}: ${this.reason}`, ...this.more.map((m) => `${m.path}: ${m.reason}`)];
   }
 }
 
@@ -72,7 +79,7 @@ export async function loadConnector(
   const parsed = withSecretBaseDir(baseDir, () => definition.configSchema.safeParse(settings.options));
   if (!parsed.success) {
     const [first, ...more] = fieldErrors(parsed.error, 'options');
-    throw refuse(first!.path, `${first!.message}${more.length > 0 ? `; and ${more.map((e) => `${at}.${e.path}: ${e.message}`).join('; ')}` : ''}`);
+    throw new ConnectorRefused(settings.name, `${at}.${first!.path}`, first!.message, more.map((e) => ({ path: `${at}.${e.path}`, reason: e.message })));
   }
   return { definition, options: parsed.data };
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { devTokenFile } from '../../src/embedded/dev-token.js';
@@ -123,5 +124,36 @@ test('`trustwire start` on the embedded default: reuses the local broker, takes 
     child.kill('SIGTERM');
     const code = await new Promise((resolve) => child.once('exit', resolve));
     assert.equal(code, 0, stderr);
+  }
+});
+
+test('`trustwire start` exits 1 naming http.port when the port is in use, and http.host when the address is not this machine’s', async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const port = (taken.address() as AddressInfo).port;
+  const base = `kafka:\n  brokers: [${testBrokers().join(', ')}]\n  groupPrefix: ${config.kafka.groupPrefix}\n  topics:\n${Object.entries(config.kafka.topics)
+    .map(([k, v]) => `    ${k}: ${v}`)
+    .join('\n')}\nlog:\n  level: warn\n`;
+  try {
+    for (const [http, expected] of [
+      [`http:\n  host: 127.0.0.1\n  port: ${port}\n`, new RegExp(`http\\.port: cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use \\(EADDRINUSE\\)`)],
+      // 192.0.2.1 (TEST-NET-1) is nobody's address.
+      ['http:\n  host: 192.0.2.1\n  port: 0\n', /http\.host: cannot listen on 192\.0\.2\.1:0: 192\.0\.2\.1 is not an address of this machine \(EADDRNOTAVAIL\)/],
+    ] as const) {
+      const file = join(dir, 'unbindable.yaml');
+      writeFileSync(file, `${base}${http}`);
+      const started = Date.now();
+      const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [...CLI, 'start', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+        child.once('exit', (code) => (clearTimeout(timer), resolve({ code, stderr })));
+      });
+      assert.equal(result.code, 1, `exit code after ${Date.now() - started} ms:\n${result.stderr}`);
+      assert.match(result.stderr, expected);
+    }
+  } finally {
+    taken.close();
   }
 });

@@ -100,5 +100,29 @@ test('`trustwire config check` also checks each connector against its own option
   assert.equal(result.status, 1);
   assert.match(result.stderr, /bad_connectors\.yaml: connectors\[0\]\.options\.framing: tls carries octet-counted frames only/);
   assert.match(result.stderr, /bad_connectors\.yaml: connectors\[1\]\.type: no built-in connector "carrier-pigeon"; there are: .*syslog/);
-  assert.match(result.stderr, /compliance: .*no-such-templates/);
+  assert.match(result.stderr, /bad_connectors\.yaml: compliance\.templates\[0\]: .*no-such-templates does not exist/);
+});
+
+test('`trustwire config check` lists every problem in one run: an unset variable and an unknown key hide no connector, file or template error', () => {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'config', 'check', fixture('bad_everything.yaml')], { encoding: 'utf8' });
+  assert.equal(result.status, 1);
+  const expected = [
+    /bad_everything\.yaml: kafka\.partitons: /,
+    /bad_everything\.yaml: auth\.tokens\[0\]\.token: environment variable TRUSTWIRE_TEST_UNSET_VARIABLE is not set/,
+    /bad_everything\.yaml: http\.tls\.cert: cannot read .*no-such-cert\.pem: ENOENT/,
+    /bad_everything\.yaml: http\.tls\.key: is not PEM but looks like a path: to read a file write \{file: "\/etc\/trustwire\/server\.key"\}/,
+    /bad_everything\.yaml: connectors\[0\]\.options\.framing: tls carries octet-counted frames only/,
+    /bad_everything\.yaml: connectors\[1\]\.options\.method: /,
+    /bad_everything\.yaml: connectors\[2\]\.type: no built-in connector "carrier-pigeon"/,
+    /bad_everything\.yaml: compliance\.templates\[0\]: .*no-such-templates does not exist/,
+  ];
+  for (const line of expected) assert.match(result.stderr, line);
+  assert.ok(!/webhook-pa55|webhook-api-key/.test(result.stderr + result.stdout), result.stderr);
+});
+
+test('`trustwire config check` redacts credentials in URLs from what it prints', () => {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'config', 'check', fixture('url_credentials.yaml')], { encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /https:\/\/alice:\[redacted\]@hooks\.example\.net\/in\?apikey=\[redacted\]&tenant=dc1/);
+  assert.ok(!/webhook-pa55|webhook-api-key/.test(result.stdout));
 });
