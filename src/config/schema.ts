@@ -39,8 +39,26 @@ export function configSchema(baseDir: string) {
         .describe('consumer groups are <prefix>-processor and <prefix>-sink-<name>: two deployments on one cluster need two prefixes'),
       ssl: z
         .strictObject({
-          ca: z.string().optional().describe('PEM file of the CA that signed the brokers’ certificates'),
+          ca: z
+            .preprocess(
+              // A plain string is a path, as it always was; {file: PATH} and inline PEM as for every certificate.
+              (value) => (typeof value === 'string' && !value.includes('-----BEGIN') ? { file: value } : value),
+              certificateField(() => baseDir),
+            )
+            .optional()
+            .describe('CA that signed the brokers’ certificates (PEM): a path, {file: PATH} or inline; read and checked at load; absent: the system CAs'),
+          cert: certificateField(() => baseDir)
+            .optional()
+            .describe('client certificate chain (PEM) for brokers that require one (mutual TLS): inline or {file: PATH}'),
+          key: privateKeyField(() => baseDir)
+            .optional()
+            .describe("the client certificate's private key (PEM), a secret: {file: PATH} or {env: NAME}"),
           rejectUnauthorized: z.boolean().default(true),
+        })
+        .superRefine((ssl, ctx) => {
+          if ((ssl.cert === undefined) === (ssl.key === undefined)) return;
+          const missing = ssl.cert === undefined ? 'cert' : 'key';
+          ctx.addIssue({ code: 'custom', path: [missing], message: `missing: a client certificate and its key go together (${missing === 'cert' ? 'key' : 'cert'} is set)` });
         })
         .optional()
         .describe('TLS to the brokers; absent means plaintext'),

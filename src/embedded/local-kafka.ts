@@ -7,9 +7,13 @@
  * Also a local three-node cluster (`startLocalKafkaCluster`, under `.trustwire/kafka-cluster/`)
  * for fault tests: replication factor 3 and min ISR 2 as in production, so one node can be
  * killed and writes with acks=all still succeed. Both run the same code; only the settings differ.
+ *
+ * A single broker may instead require SASL_SSL (SCRAM-SHA-512) of its clients, with a CA and a
+ * certificate made by openssl in its home (`saslSsl`), so `kafka.ssl` and `kafka.sasl` are tested
+ * against a broker that insists on them.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -28,6 +32,28 @@ export interface LocalKafkaOptions {
   onProgress?: (line: string) => void;
   /** Where the jars are fetched. Default `home`; a test's broker in a temporary home shares the default one's. */
   libsHome?: string;
+  /**
+   * Clients on `port` must speak SASL_SSL with SCRAM-SHA-512, as one of `users`, and trust the CA
+   * made for this broker (`LocalKafka.tls.caFile`). The broker's own traffic stays PLAINTEXT on
+   * loopback: controller on port + 1, inter-broker on `internalPort` (default port + 2). Users are
+   * created when the data directory is formatted, on the first start: later starts keep those.
+   * Default home `.trustwire/kafka-sasl-ssl`, port 19192 (TRUSTWIRE_KAFKA_SASL_SSL_PORT), the
+   * default broker's jars.
+   */
+  saslSsl?: { users: readonly ScramUser[]; internalPort?: number };
+}
+
+export interface ScramUser {
+  name: string;
+  password: string;
+}
+
+/** A CA and a certificate it signed for 127.0.0.1 and localhost, PEM files. */
+export interface LoopbackCertificates {
+  caFile: string;
+  /** The certificate followed by the CA's: a client gets the whole chain. */
+  certFile: string;
+  keyFile: string;
 }
 
 export interface LocalKafka {
@@ -36,6 +62,8 @@ export interface LocalKafka {
   /** True when this call started the broker, false when it found one already running. */
   started: boolean;
   logFile: string;
+  /** With `saslSsl`: the broker's certificates; clients trust `caFile`. */
+  tls?: LoopbackCertificates;
 }
 
 /** A failure a person must act on; the message says what happened and where to look. */
@@ -85,6 +113,8 @@ interface NodeSpec {
   label: string;
   /** How a person moves its ports, for the message about a port held by another program. */
   portHint: string;
+  /** Clients on `port` speak SASL_SSL; absent: PLAINTEXT. */
+  saslSsl?: { internalPort: number; users: readonly ScramUser[]; tls: LoopbackCertificates };
 }
 
 function checkPort(port: number, name: string): number {
@@ -95,8 +125,12 @@ function checkPort(port: number, name: string): number {
 }
 
 function resolveOptions(options: LocalKafkaOptions) {
-  const home = resolve(options.home ?? process.env.TRUSTWIRE_KAFKA_HOME ?? join(trustwireHome(), 'kafka'));
-  const port = checkPort(options.port ?? Number(process.env.TRUSTWIRE_KAFKA_PORT ?? 19092), 'TRUSTWIRE_KAFKA_PORT');
+  const defaultHome = process.env.TRUSTWIRE_KAFKA_HOME ?? join(trustwireHome(), 'kafka');
+  const saslSsl = options.saslSsl;
+  // A SASL_SSL broker lives apart from the default one: its data holds its users, its home its certificates.
+  const home = resolve(options.home ?? (saslSsl ? saslSslHome() : defaultHome));
+  const portHint = saslSsl ? 'TRUSTWIRE_KAFKA_SASL_SSL_PORT' : 'TRUSTWIRE_KAFKA_PORT';
+  const port = checkPort(options.port ?? Number((saslSsl ? process.env.TRUSTWIRE_KAFKA_SASL_SSL_PORT : process.env.TRUSTWIRE_KAFKA_PORT) ?? (saslSsl ? 19192 : 19092)), portHint);
   const node: NodeSpec = {
     id: 1,
     port,
@@ -105,11 +139,33 @@ function resolveOptions(options: LocalKafkaOptions) {
     replicas: 1,
     minIsr: 1,
     heap: { min: '256m', max: '1g' },
-    label: 'the Kafka broker',
-    portHint: 'TRUSTWIRE_KAFKA_PORT',
+    label: saslSsl ? 'the SASL_SSL Kafka broker' : 'the Kafka broker',
+    portHint,
+    ...(saslSsl && {
+      saslSsl: {
+        internalPort: checkPort(saslSsl.internalPort ?? port + 2, 'the internal port'),
+        users: saslSsl.users.map(checkScramUser),
+        tls: certificatePaths(join(home, 'tls')),
+      },
+    }),
   };
-  const libs = options.libsHome !== undefined ? join(resolve(options.libsHome), 'libs') : undefined;
+  const libsHome = options.libsHome ?? (saslSsl ? defaultHome : undefined);
+  const libs = libsHome !== undefined ? join(resolve(libsHome), 'libs') : undefined;
   return { paths: pathsFor(home, libs), port, node, timeoutMs: options.startTimeoutMs ?? 90_000, progress: options.onProgress ?? (() => {}) };
+}
+
+/** Where a `saslSsl` broker lives unless told otherwise. */
+export function saslSslHome(): string {
+  return join(trustwireHome(), 'kafka-sasl-ssl');
+}
+
+/** `--add-scram` takes `name=...,password=...` unquoted: a comma or a bracket would cut it short. */
+function checkScramUser(user: ScramUser): ScramUser {
+  const plain = /^[A-Za-z0-9._~@-]+$/;
+  if (!plain.test(user.name)) throw new LocalKafkaError(`SCRAM user name ${JSON.stringify(user.name)} must be letters, digits and . _ ~ @ -`);
+  // The message names the user, never the password.
+  if (!plain.test(user.password)) throw new LocalKafkaError(`the SCRAM password of ${user.name} must be letters, digits and . _ ~ @ -`);
+  return user;
 }
 
 /** The Kafka version pinned in scripts/kafka/pom.xml. */
@@ -156,13 +212,14 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
   mkdirSync(paths.home, { recursive: true });
   // npm start and npm test may race to start the same broker: one starts it, the other reuses it.
   return withLock(paths.lock, async () => {
+    const tls = node.saslSsl && { tls: node.saslSsl.tls };
     const running = await reuseRunning(paths, node, resolved);
-    if (running !== undefined) return { brokers: [`127.0.0.1:${port}`], pid: running, started: false, logFile: paths.logFile };
+    if (running !== undefined) return { brokers: [`127.0.0.1:${port}`], pid: running, started: false, logFile: paths.logFile, ...tls };
     await requirePortsFree(paths, node);
     fetchKafka(options);
     const pid = launchNode(paths, node, kafkaClusterId(), resolved.progress);
     await waitForReady(paths, node, pid, resolved.timeoutMs);
-    return { brokers: [`127.0.0.1:${port}`], pid, started: true, logFile: paths.logFile };
+    return { brokers: [`127.0.0.1:${port}`], pid, started: true, logFile: paths.logFile, ...tls };
   });
 }
 
@@ -184,12 +241,15 @@ export interface LocalKafkaStatus {
   fetched: boolean;
   /** Set when a pid file names a process that is gone. */
   stalePid?: number;
+  /** With `saslSsl`: where its certificates are (made on its first start). */
+  tls?: LoopbackCertificates;
 }
 
 export function localKafkaStatus(options: LocalKafkaOptions = {}): LocalKafkaStatus {
-  const { paths, port } = resolveOptions(options);
+  const { paths, port, node } = resolveOptions(options);
   const version = pinnedKafkaVersion();
-  return { ...processStatus(paths), brokers: [`127.0.0.1:${port}`], logFile: paths.logFile, version, fetched: isFetched(paths, version) };
+  const tls = node.saslSsl && { tls: node.saslSsl.tls };
+  return { ...processStatus(paths), brokers: [`127.0.0.1:${port}`], logFile: paths.logFile, version, fetched: isFetched(paths, version), ...tls };
 }
 
 // ---- the three-node cluster --------------------------------------------------------------
@@ -425,7 +485,7 @@ async function reuseRunning(paths: Paths, node: NodeSpec, opts: { progress: (lin
 }
 
 async function requirePortsFree(paths: Paths, node: NodeSpec): Promise<void> {
-  for (const p of [node.port, node.controllerPort]) {
+  for (const p of [node.port, node.controllerPort, ...(node.saslSsl ? [node.saslSsl.internalPort] : [])]) {
     if (await portAnswers(p)) {
       throw new LocalKafkaError(
         `port ${p} on 127.0.0.1 is in use by a process that is not trustwire's broker ` +
@@ -437,6 +497,7 @@ async function requirePortsFree(paths: Paths, node: NodeSpec): Promise<void> {
 
 /** Writes the node's configuration, formats its log directory on first use, and spawns it. */
 function launchNode(paths: Paths, node: NodeSpec, clusterId: string, progress: (line: string) => void): number {
+  if (node.saslSsl) makeLoopbackCertificates(join(paths.home, 'tls'), 'trustwire local Kafka');
   writeBrokerConfig(paths, node);
   formatStorageOnce(paths, node, clusterId);
   progress(`starting ${node.label} on 127.0.0.1:${node.port} (log: ${paths.logFile})`);
@@ -456,11 +517,7 @@ function writeBrokerConfig(paths: Paths, node: NodeSpec): void {
       `node.id=${node.id}`,
       // A static quorum: every node knows every voter, which `kafka-storage format` accepts as is.
       `controller.quorum.voters=${node.voters}`,
-      `listeners=PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${node.port}`,
-      'controller.listener.names=CONTROLLER',
-      'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-      'inter.broker.listener.name=PLAINTEXT',
+      ...(node.saslSsl ? saslSslListeners(node, node.saslSsl) : plaintextListeners(node)),
       `log.dirs=${paths.data}`,
       'num.partitions=6',
       // One broker: every topic has one replica, and one in-sync replica is enough. Three: every
@@ -480,6 +537,8 @@ function writeBrokerConfig(paths: Paths, node: NodeSpec): void {
       'auto.create.topics.enable=false',
       '',
     ].join('\n'),
+    // With SASL_SSL it holds the broker's private key.
+    node.saslSsl && { mode: 0o600 },
   );
   writeFileSync(
     paths.log4j,
@@ -493,6 +552,88 @@ function writeBrokerConfig(paths: Paths, node: NodeSpec): void {
       '',
     ].join('\n'),
   );
+}
+
+function plaintextListeners(node: NodeSpec): string[] {
+  return [
+    `listeners=PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${node.port}`,
+    'controller.listener.names=CONTROLLER',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name=PLAINTEXT',
+  ];
+}
+
+/**
+ * Clients get SASL_SSL; the broker's own traffic (transaction markers go through the
+ * inter-broker listener even on one node) stays PLAINTEXT on loopback, so no broker password.
+ */
+function saslSslListeners(node: NodeSpec, saslSsl: NonNullable<NodeSpec['saslSsl']>): string[] {
+  const listener = 'listener.name.sasl_ssl';
+  // Inline PEM (Kafka's PEM keystore takes a key file only when it is encrypted); a properties
+  // value is one line, so its newlines are written as \n.
+  const inline = (file: string) => readFileSync(file, 'utf8').trim().replaceAll('\n', '\\n');
+  return [
+    `listeners=SASL_SSL://127.0.0.1:${node.port},INTERNAL://127.0.0.1:${saslSsl.internalPort},CONTROLLER://127.0.0.1:${node.controllerPort}`,
+    `advertised.listeners=SASL_SSL://127.0.0.1:${node.port},INTERNAL://127.0.0.1:${saslSsl.internalPort}`,
+    'controller.listener.names=CONTROLLER',
+    'listener.security.protocol.map=SASL_SSL:SASL_SSL,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name=INTERNAL',
+    `${listener}.sasl.enabled.mechanisms=SCRAM-SHA-512`,
+    // The server side of SCRAM needs the login module only; the users are in the metadata log.
+    `${listener}.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;`,
+    `${listener}.ssl.keystore.type=PEM`,
+    `${listener}.ssl.keystore.certificate.chain=${inline(saslSsl.tls.certFile)}`,
+    `${listener}.ssl.keystore.key=${inline(saslSsl.tls.keyFile)}`,
+  ];
+}
+
+function certificatePaths(dir: string): LoopbackCertificates {
+  return { caFile: join(dir, 'ca.pem'), certFile: join(dir, 'server.pem'), keyFile: join(dir, 'server.key') };
+}
+
+/**
+ * Makes, with openssl, a CA and a certificate it signs for IP:127.0.0.1 and DNS:localhost (a
+ * server and client certificate), in `dir`; files already there are kept, so clients that trust
+ * the CA go on trusting it across restarts. Tests make a second one for a CA the broker's
+ * certificate is not signed by.
+ */
+export function makeLoopbackCertificates(dir: string, label: string): LoopbackCertificates {
+  const files = certificatePaths(dir);
+  if (existsSync(files.caFile) && existsSync(files.certFile) && existsSync(files.keyFile)) return files;
+  requireTool('openssl', ['version'], 'openssl is needed to make the certificates of a SASL_SSL broker');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const at = (name: string) => join(dir, name);
+  writeFileSync(at('ca.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n');
+  writeFileSync(
+    at('server.ext'),
+    [
+      'basicConstraints=critical,CA:FALSE',
+      'keyUsage=critical,digitalSignature',
+      'extendedKeyUsage=serverAuth,clientAuth',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      'authorityKeyIdentifier=keyid',
+      '',
+    ].join('\n'),
+  );
+  // P-256 keys: quick to make, and PKCS#8 PEM, the form Kafka's PEM keystore reads.
+  const key = (file: string) => ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', at(file)];
+  const days = ['-days', '3650', '-set_serial', `0x${randomBytes(8).toString('hex')}`];
+  const steps = [
+    key('ca.key'),
+    ['req', '-new', '-key', at('ca.key'), '-subj', `/CN=${label} CA`, '-out', at('ca.csr')],
+    ['x509', '-req', '-in', at('ca.csr'), '-key', at('ca.key'), ...days, '-extfile', at('ca.ext'), '-out', at('ca.pem')],
+    key('server.key'),
+    ['req', '-new', '-key', at('server.key'), '-subj', '/CN=localhost', '-out', at('server.csr')],
+    ['x509', '-req', '-in', at('server.csr'), '-CA', at('ca.pem'), '-CAkey', at('ca.key'), ...days, '-extfile', at('server.ext'), '-out', at('server.crt')],
+  ];
+  for (const args of steps) {
+    const run = spawnSync('openssl', args, { encoding: 'utf8' });
+    if (run.status !== 0) throw new LocalKafkaError(`openssl ${args[0]} failed while making certificates in ${dir}:\n${run.stderr}`);
+  }
+  writeFileSync(files.certFile, readFileSync(at('server.crt'), 'utf8') + readFileSync(at('ca.pem'), 'utf8'));
+  for (const leftover of ['ca.csr', 'server.csr', 'server.crt', 'ca.ext', 'server.ext']) rmSync(at(leftover), { force: true });
+  return files;
 }
 
 function javaArgs(paths: Paths, node: NodeSpec, mainClass: string, args: string[]): string[] {
@@ -512,11 +653,14 @@ function javaArgs(paths: Paths, node: NodeSpec, mainClass: string, args: string[
 function formatStorageOnce(paths: Paths, node: NodeSpec, clusterId: string): void {
   if (existsSync(join(paths.data, 'meta.properties'))) return;
   requireJava();
-  const format = spawnSync('java', javaArgs(paths, node, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', paths.properties]), {
+  // SCRAM users of a KRaft cluster are records of its metadata log, written here before the first start.
+  const scram = (node.saslSsl?.users ?? []).flatMap((user) => ['--add-scram', `SCRAM-SHA-512=[name=${user.name},password=${user.password}]`]);
+  const format = spawnSync('java', javaArgs(paths, node, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', paths.properties, ...scram]), {
     encoding: 'utf8',
   });
   if (format.status !== 0) {
-    throw new LocalKafkaError(`formatting the KRaft log directory ${paths.data} failed:\n${format.stdout}${format.stderr}`);
+    const output = (node.saslSsl?.users ?? []).reduce((text, user) => text.replaceAll(user.password, '[redacted]'), `${format.stdout}${format.stderr}`);
+    throw new LocalKafkaError(`formatting the KRaft log directory ${paths.data} failed:\n${output}`);
   }
 }
 

@@ -6,14 +6,14 @@
  * admin it makes holds connections of its own and is closed by whoever made it.
  */
 import { Admin, type BaseOptions } from '@platformatic/kafka';
-import { readFileSync } from 'node:fs';
 import type { Logger } from '../log.js';
 
 /** The connection: brokers, TLS and SASL. The layer's own settings type (config composes it). */
 export interface KafkaConnection {
   brokers: string[];
   clientId: string;
-  ssl?: { ca?: string | undefined; rejectUnauthorized: boolean } | undefined;
+  /** `ca` and `cert` are PEM text (the configuration reads and checks the files); `key` is a secret. */
+  ssl?: { ca?: string | undefined; cert?: string | undefined; key?: { reveal(): string } | undefined; rejectUnauthorized: boolean } | undefined;
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: { reveal(): string } } | undefined;
 }
 
@@ -33,7 +33,9 @@ export function createKafkaClient(connection: KafkaConnection, logger: Logger): 
   const tls = connection.ssl
     ? {
         rejectUnauthorized: connection.ssl.rejectUnauthorized,
-        ...(connection.ssl.ca !== undefined && { ca: [readFileSync(connection.ssl.ca, 'utf8')] }),
+        ...(connection.ssl.ca !== undefined && { ca: [connection.ssl.ca] }),
+        ...(connection.ssl.cert !== undefined && { cert: connection.ssl.cert }),
+        ...(connection.ssl.key !== undefined && { key: connection.ssl.key.reveal() }),
       }
     : undefined;
   const sasl = connection.sasl
@@ -68,6 +70,9 @@ export async function withAdmin<T>(client: KafkaClient, work: (admin: Admin) => 
   const admin = new Admin(client.options('admin'));
   try {
     return await work(admin);
+  } catch (error) {
+    // The first call to Kafka (topics at start) fails on a refused setting: say which one.
+    throw refusedSetting(error, client.connection) ?? error;
   } finally {
     await closeWithin(() => admin.close());
   }
@@ -90,8 +95,129 @@ export function kafkaErrorCodes(error: unknown): string[] {
   return found;
 }
 
+/**
+ * A connection setting the brokers refuse: a wrong password, a CA that did not sign their
+ * certificate, TLS where they speak none. Retrying cannot help until the configuration (or the
+ * broker) changes, so it is not retriable; `option` is the option's path, the message starts with it.
+ */
+export class KafkaSettingRefused extends Error {
+  override name = 'KafkaSettingRefused';
+  readonly retriable = false;
+  constructor(
+    readonly option: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${option}: ${reason}`, options);
+  }
+}
+
+/** Node's codes for a certificate chain that does not lead to a trusted CA. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+/**
+ * The setting behind a client error when the brokers refused it, else undefined. `connection`
+ * (when known) adds the user, the mechanism and whether a CA was given; the password is never
+ * part of the message (it is scrubbed out, should a broker ever echo it).
+ */
+export function refusedSetting(error: unknown, connection?: KafkaConnection): KafkaSettingRefused | undefined {
+  if (error instanceof KafkaSettingRefused) return error;
+  const found = findRefusal(error, connection);
+  if (found === undefined) return undefined;
+  const password = connection?.sasl?.password.reveal();
+  const reason = password ? found.reason.replaceAll(password, '[redacted]') : found.reason;
+  return new KafkaSettingRefused(found.option, reason, { cause: error });
+}
+
+interface Refusal {
+  option: string;
+  reason: string;
+}
+
+/** One error of the client's tree: its own fields, Node's (`code`), the broker's (`apiId`, `serverErrorMessage`). */
+interface ErrorNode {
+  message?: unknown;
+  code?: unknown;
+  apiId?: unknown;
+  serverErrorMessage?: unknown;
+  response?: { mechanisms?: unknown };
+  errors?: unknown;
+  cause?: unknown;
+}
+
+function findRefusal(root: unknown, connection: KafkaConnection | undefined): Refusal | undefined {
+  const seen = new Set<unknown>();
+  const visit = (value: unknown, broker: string): Refusal | undefined => {
+    if (value === null || typeof value !== 'object' || seen.has(value)) return undefined;
+    seen.add(value);
+    const entry = value as ErrorNode;
+    const message = typeof entry.message === 'string' ? entry.message : '';
+    // The client names the broker in the error that wraps the cause: "Connection to host:port failed."
+    const at = /^Connection to (\S+) failed/.exec(message)?.[1] ?? broker;
+    const refusal = refusalOf(entry, message, at, connection);
+    if (refusal !== undefined) return refusal;
+    const children = [...(Array.isArray(entry.errors) ? entry.errors : []), entry.cause];
+    for (const child of children) {
+      const inner = visit(child, at);
+      if (inner !== undefined) return inner;
+    }
+    return undefined;
+  };
+  return visit(root, connection?.brokers.join(',') ?? 'the brokers');
+}
+
+function refusalOf(entry: ErrorNode, message: string, broker: string, connection: KafkaConnection | undefined): Refusal | undefined {
+  const sasl = connection?.sasl;
+  const code = typeof entry.code === 'string' ? entry.code : '';
+  const login = sasl ? ` user ${JSON.stringify(sasl.username)} with ${sasl.mechanism.toUpperCase()}` : ' the SASL login';
+  if (entry.apiId === 'SASL_AUTHENTICATION_FAILED') {
+    const said = typeof entry.serverErrorMessage === 'string' ? `: ${entry.serverErrorMessage}` : '';
+    return {
+      option: 'kafka.sasl.password',
+      reason: `${broker} refused${login} (SASL_AUTHENTICATION_FAILED${said}); the password is wrong, or kafka.sasl.username names no user of the cluster`,
+    };
+  }
+  // The handshake's answer holds the mechanisms the broker offers, beside the error code.
+  if (code === 'PLT_KFK_RESPONSE' && Array.isArray(entry.errors) && entry.errors.some((inner: ErrorNode) => inner?.apiId === 'UNSUPPORTED_SASL_MECHANISM')) {
+    const offered = Array.isArray(entry.response?.mechanisms) ? entry.response.mechanisms.join(', ') : 'others';
+    return { option: 'kafka.sasl.mechanism', reason: `${broker} does not offer ${sasl ? sasl.mechanism.toUpperCase() : 'this mechanism'}; it offers ${offered}` };
+  }
+  if (UNTRUSTED_CERTIFICATE.has(code)) {
+    // Without the connection it is not known whether a CA was given: claim neither.
+    const trusted =
+      connection === undefined ? 'a CA the client trusts' : connection.ssl?.ca !== undefined ? 'the CA in kafka.ssl.ca' : 'any CA this system trusts (kafka.ssl.ca is not set)';
+    return { option: 'kafka.ssl.ca', reason: `the certificate of ${broker} is not signed by ${trusted} (${code}: ${message})` };
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return { option: 'kafka.brokers', reason: `the certificate of ${broker} is not for that address (${message}); name the broker as its certificate does` };
+  }
+  if (code === 'PLT_KFK_USER' && message === 'Broker requires TLS.') {
+    return { option: 'kafka.ssl', reason: `${broker} requires TLS, and kafka.ssl is not set` };
+  }
+  if (code === 'PLT_KFK_USER' && message.startsWith('TLS handshake failed')) {
+    return { option: 'kafka.ssl', reason: `${broker} does not speak TLS on that port: remove kafka.ssl, or name the brokers' TLS port in kafka.brokers` };
+  }
+  // A SASL_SSL listener closes a plaintext client's connection at its first byte, before the SASL handshake can answer.
+  const closed = (entry.cause as { message?: unknown } | undefined)?.message === 'Connection closed';
+  if (code === 'PLT_KFK_AUTHENTICATION' && message.startsWith('Cannot find a suitable SASL mechanism') && closed && connection !== undefined && !connection.ssl) {
+    return { option: 'kafka.ssl', reason: `${broker} closed the connection at the SASL handshake, as a listener that requires TLS does with a plaintext client: set kafka.ssl` };
+  }
+  return undefined;
+}
+
 /** A one-line description of a client error: its message and the broker codes behind it. */
 export function describeKafkaError(error: unknown): string {
+  // A refused setting says which option, and why, before anything the client said.
+  const refused = refusedSetting(error);
+  if (refused !== undefined) return refused.message;
   const message = error instanceof Error ? error.message : String(error);
   const codes = [...new Set(kafkaErrorCodes(error))];
   const causes = collectCauses(error).filter((cause) => cause !== message && !codes.includes(cause));

@@ -1,5 +1,5 @@
 import { Admin } from '@platformatic/kafka';
-import { describeKafkaError, type KafkaClient } from './client.js';
+import { describeKafkaError, refusedSetting, type KafkaClient } from './client.js';
 import { ComponentHealth } from './health.js';
 
 export interface KafkaProbe {
@@ -27,7 +27,10 @@ export function startKafkaProbe(client: KafkaClient, intervalMs = 2000, timeoutM
       ]);
       if (!stopped) health.running();
     } catch (error) {
-      if (!stopped) health.failing(`brokers ${client.connection.brokers.join(',')} unreachable: ${describeKafkaError(error)}`);
+      // A refused setting is named as such: "unreachable" would send a person to the network.
+      const refused = refusedSetting(error, client.connection);
+      const cause = refused?.message ?? `brokers ${client.connection.brokers.join(',')} unreachable: ${describeKafkaError(error)}`;
+      if (!stopped) health.failing(cause);
     } finally {
       clearTimeout(deadline);
       if (!stopped) timer = setTimeout(() => void probe(), intervalMs);

@@ -1,15 +1,19 @@
 /**
  * Every configuration example in the READMEs (the project's and the connectors') is one trustwire accepts:
  * the file's schema and the connector's own options. Secret references are replaced by inline
- * values first (the example's files and variables exist on an operator's machine, not here).
+ * values first (the example's files and variables exist on an operator's machine, not here),
+ * and PEM files by a test certificate and key (trustwire reads and parses those at load).
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../src/config/load.js';
 import { loadConnector } from '../../src/runtime/registry.js';
 
 const dir = new URL('../../connectors/', import.meta.url);
+const EXAMPLE_CERT = fileURLToPath(new URL('../fixtures/tls/example.pem', import.meta.url));
+const EXAMPLE_KEY = fileURLToPath(new URL('../fixtures/tls/example.key', import.meta.url));
 const readmes = [
   '../README.md',
   'README.md',
@@ -24,7 +28,11 @@ for (const readme of readmes) {
   if (examples.length === 0) continue;
   test(`${readme.replace('../', '')}: every configuration example is valid`, async () => {
     for (const example of examples) {
-      const yaml = example.replace(/\{\s*(env|file):\s*[^}]+\}/g, '"example-secret-value"');
+      const yaml = example
+        .replace(/\{\s*file:\s*[^}\s]+\.key\s*\}/g, `{ file: ${EXAMPLE_KEY} }`)
+        .replace(/\{\s*file:\s*[^}\s]+\.(?:pem|crt)\s*\}/g, `{ file: ${EXAMPLE_CERT} }`)
+        .replace(/(\bca:\s*)\/[^\s,}]+\.(?:pem|crt)/g, `$1${EXAMPLE_CERT}`)
+        .replace(/\{\s*(env|file):\s*[^}]+\}/g, '"example-secret-value"');
       const config = parseConfig(yaml, readme);
       for (const [index, settings] of config.connectors.entries()) {
         if (settings.module !== undefined) continue; // an operator's own module, not in this repository
