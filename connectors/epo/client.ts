@@ -225,7 +225,8 @@ export async function postEvents(
  * One Web API tag command, `GET /remote/system.applyTag?names=HOST&tagName=TAG&:output=json`
  * (or clearTag). Its result is the number of systems whose tags changed: 0 when the tag was
  * already so (ePOwerShell's Set-ePOTag reads 0 as "already", 1 as "applied"), which is success
- * too — re-applying after a restart is harmless.
+ * too — re-applying after a restart is harmless. `system` goes into `names`, which ePO reads as a
+ * comma-separated list: only a name `unaddressableReason` (encode.ts) lets through may come here.
  */
 export async function tagCommand(
   server: EpoServer,

@@ -78,6 +78,11 @@ export default defineConnector({
         pending.add(batch);
         const failed = new Map<number, SendError>();
         for (const change of changes) {
+          if (change.refusal !== undefined) {
+            // Never sent: ePO would read the name as other systems (encode.ts, unaddressableReason).
+            for (const index of change.indexes) failed.set(index, new SendError(`the event was accepted but its tag is not set: ${change.refusal}`, false));
+            continue;
+          }
           const result = await applyTags(change, signal);
           if (result.kind === 'ok') tagsSet.set(keyOf(change), change.state);
           else if (result.kind === 'retry') {

@@ -6,7 +6,10 @@
  * - Header fields: `\` → `\\`, `|` → `\|`; CR and LF (not allowed in the header) → a space.
  * - Extension values: `\` → `\\`, `=` → `\=`, CR → `\r`, LF → `\n` (a backslash and a letter).
  *   A pipe needs no escaping there. Keys are constants, checked when this module loads.
- * - Other C0 control characters and DEL (the spec is silent) → a space; a tab is kept in values.
+ * - Other C0 control characters, DEL, the C1 controls (U+0080-U+009F, NEL among them) and
+ *   U+2028 / U+2029 (the spec is silent; readers that split on Unicode line breaks, as Java's
+ *   `\R` and Python's `splitlines` do, would end the record there) → a space; a tab is kept in
+ *   values.
  * - Lengths: the dictionary's, counted in characters (UTF-16 code units, as the Java-based
  *   consumers count), cut at a character boundary before escaping (`text.ts`). Keys the
  *   dictionary types as addresses, numbers or timestamps are sent only when the value is one.
@@ -109,9 +112,14 @@ export const CEF_HEADER_LENGTHS = { deviceVendor: 63, deviceProduct: 63, deviceV
 // uncopied; otherwise the runs between specials are copied once. Asset tags and geolocation
 // (`country=DE, ...`) always hold `=`, so the escaping path is common too.
 
-/** `\`, `|` and control characters. */
+/** DEL, the C1 controls and U+2028 / U+2029: made spaces like the C0 controls. Called for c ≥ 0x7f only, so ASCII pays one comparison. */
+function isWideControl(c: number): boolean {
+  return c <= 0x9f || c === 0x2028 || c === 0x2029;
+}
+
+/** `\`, `|` and control characters (line breaks of every kind among them). */
 function isHeaderSpecial(c: number): boolean {
-  return c < 0x20 || c === 0x5c || c === 0x7c || c === 0x7f;
+  return c < 0x20 || c === 0x5c || c === 0x7c || (c >= 0x7f && isWideControl(c));
 }
 
 function headerEscape(c: number): string {
@@ -120,7 +128,7 @@ function headerEscape(c: number): string {
 
 /** `\`, `=` and control characters but tab. */
 function isExtensionSpecial(c: number): boolean {
-  return c < 0x20 ? c !== 0x09 : c === 0x5c || c === 0x3d || c === 0x7f;
+  return c < 0x20 ? c !== 0x09 : c === 0x5c || c === 0x3d || (c >= 0x7f && isWideControl(c));
 }
 
 function extensionEscape(c: number): string {

@@ -21,10 +21,12 @@
  * Severity is ePO's 0-4 (informational, warning, minor, major, critical); ThreatSeverity uses
  * the syslog scale ePO's events carry (0 most severe), mapped like syslog.ts.
  *
- * Text and attribute values escape `& < > " '`; CR (and in attributes tab and LF) become
- * character references so a parser keeps them; characters XML 1.0 forbids (C0 controls other
- * than tab, LF, CR; lone surrogates; U+FFFE, U+FFFF) are removed. Values are capped (see
- * `EPO_LENGTHS`) at a character boundary before escaping.
+ * Text and attribute values escape `& < > " '`; CR, LF, NEL (U+0085), U+2028 and U+2029 (and
+ * in attributes tab) become character references, so a parser keeps them and a document never
+ * holds a raw line break: a hostile value cannot split it for a carrier that sends one document
+ * a line (ePO's syslog forwarding); characters XML 1.0 forbids (C0 controls other than tab, LF,
+ * CR; lone surrogates; U+FFFE, U+FFFF) are removed. Values are capped (see `EPO_LENGTHS`) at a
+ * character boundary before escaping.
  *
  * A batch is an array of documents, one per event: that is what ePO forwards (one event per
  * syslog message) and what parsers of ePO events expect, a single `EPOEvent` root.
@@ -60,8 +62,8 @@ import { truncateChars } from './text.js';
 // ---- XML text -----------------------------------------------------------------------------
 
 // With the `u` flag a surrogate pair is one code point, so [\uD800-\uDFFF] only meets lone ones.
-const TEXT_SPECIALS = /[&<>"'\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]/gu;
-const ATTRIBUTE_SPECIALS = /[&<>"'\t\n\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]/gu;
+const TEXT_SPECIALS = /[&<>"'\n\r\x00-\x08\x0b\x0c\x0e-\x1f\x85\u2028\u2029\ud800-\udfff\ufffe\uffff]/gu;
+const ATTRIBUTE_SPECIALS = /[&<>"'\t\n\r\x00-\x08\x0b\x0c\x0e-\x1f\x85\u2028\u2029\ud800-\udfff\ufffe\uffff]/gu;
 
 const REFERENCES: Readonly<Record<string, string>> = {
   '&': '&amp;',
@@ -72,13 +74,16 @@ const REFERENCES: Readonly<Record<string, string>> = {
   '\t': '&#9;',
   '\n': '&#10;',
   '\r': '&#13;',
+  '\x85': '&#133;',
+  '\u2028': '&#8232;',
+  '\u2029': '&#8233;',
 };
 
 function reference(char: string): string {
   return REFERENCES[char] ?? ''; // a character XML 1.0 forbids: removed
 }
 
-/** Element content: `& < > " '` escaped, CR kept as `&#13;`, characters XML 1.0 forbids removed. */
+/** Element content: `& < > " '` escaped, line breaks kept as references (`&#10;`, `&#13;`, ...), characters XML 1.0 forbids removed. */
 export function escapeXmlText(value: string): string {
   return value.replace(TEXT_SPECIALS, reference);
 }

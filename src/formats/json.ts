@@ -10,7 +10,10 @@
  *
  * The writer is compiled from the schema once; per event it only walks the value, quoting
  * strings itself unless they need `JSON.stringify`'s escapes. No intermediate objects are
- * built. JSON text never holds a raw line break, so a line is always exactly one event (NDJSON).
+ * built. JSON text never holds a raw line break, so a line is always exactly one event (NDJSON):
+ * besides the controls JSON.stringify escapes, NEL (U+0085), U+2028 and U+2029, which it leaves
+ * raw and readers that split on Unicode line breaks (Java's `\R`, Python's `splitlines`) would
+ * end a line at, are written `\u0085`, `\u2028`, `\u2029`: the same JSON value, on one line.
  */
 import type { Type, types } from 'avsc';
 import { EVENT_AVRO_TYPE } from '../model/avro.js';
@@ -18,20 +21,28 @@ import { EVENT_TYPES, type CanonicalEvent } from '../model/events.js';
 
 type Write = (value: any) => string;
 
-const stringify: Write = (value) => JSON.stringify(value) ?? 'null';
+const UNICODE_LINE_BREAK = /[\u0085\u2028\u2029]/;
+const UNICODE_LINE_BREAKS = /[\u0085\u2028\u2029]/g;
+const unicodeEscape = (char: string) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
-/** Whether JSON.stringify would escape a character of `value` (`"`, `\`, controls, lone surrogates). */
+/** JSON.stringify's text, with the Unicode line breaks it leaves raw escaped too. */
+const stringify: Write = (value) => {
+  const text = JSON.stringify(value) ?? 'null';
+  return UNICODE_LINE_BREAK.test(text) ? text.replace(UNICODE_LINE_BREAKS, unicodeEscape) : text;
+};
+
+/** Whether `value` needs escaping (`"`, `\`, controls, lone surrogates, NEL, U+2028, U+2029). */
 function needsJsonEscape(value: string): boolean {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return true;
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 ? c <= 0xdfff : c >= 0x85 && (c === 0x85 || c === 0x2028 || c === 0x2029))) return true;
   }
   return false;
 }
 
 // JSON.stringify per value was most of the cost: a string that needs no escape (nearly all)
-// is just quoted, a finite number is its String(). Anything else still goes to JSON.stringify,
-// so the output is JSON.stringify's in every case.
+// is just quoted, a finite number is its String(). Anything else still goes to `stringify`,
+// so the output is JSON.stringify's in every case but for the three escapes above.
 const writeString: Write = (value) => (typeof value === 'string' && !needsJsonEscape(value) ? `"${value}"` : stringify(value));
 const writeNumber: Write = (value) => (typeof value === 'number' && Number.isFinite(value) ? String(value) : stringify(value));
 const writeBoolean: Write = (value) => (value === true ? 'true' : value === false ? 'false' : stringify(value));
@@ -65,7 +76,8 @@ function writerOf(type: Type): Write {
       const branches = (type as types.UnwrappedUnionType).types.filter((t) => t.typeName !== 'null');
       const records = branches.filter((t) => t.typeName === 'record');
       if (branches.length === 1) return writerOf(branches[0]!);
-      if (records.length === 0) return stringify; // primitives and arrays of primitives (a setting's value)
+      // Primitives and arrays of primitives (a setting's value): a string or number takes its fast path.
+      if (records.length === 0) return (value) => (typeof value === 'string' ? writeString(value) : typeof value === 'number' ? writeNumber(value) : stringify(value));
       throw new Error(`unsupported union ${JSON.stringify(type.schema())}`);
     }
     case 'string':

@@ -6,8 +6,9 @@
  *
  * LEEF defines no escape sequences: the guide only asks that keys and values avoid the
  * delimiter, tab and pipe. So nothing is escaped; what would break the structure is replaced:
- * - the delimiter, CR, LF, tab and the other control characters → a space, so a value can
- *   never open a new attribute (`x<TAB>sev=1` stays one value); `=` needs nothing, QRadar
+ * - the delimiter, CR, LF, tab and the other control characters (C0, DEL, C1 with NEL, and
+ *   U+2028 / U+2029, line breaks to Java's `\R`) → a space, so a value can never open a new
+ *   attribute (`x<TAB>sev=1` stays one value) nor end the record; `=` needs nothing, QRadar
  *   splits an attribute at its first `=`;
  * - a pipe → `¦` (U+00A6), in the header (where it would end a field) and in values (which
  *   the guide asks to keep free of pipes).
@@ -198,7 +199,7 @@ export interface LeefOptions {
 }
 
 const DELIMITER_REFUSED = /^[A-Za-z0-9=|\\ \r\n]$/;
-const SPECIALS = /[|\x00-\x1f\x7f]/g;
+const SPECIALS = /[|\x00-\x1f\x7f-\x9f\u2028\u2029]/g;
 const KEY_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
 
 function replacement(char: string): string {
@@ -209,7 +210,7 @@ function replacement(char: string): string {
 function hasSpecial(value: string, delimiter: number): boolean {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c < 0x20 || c === 0x7c || c === 0x7f || c === delimiter) return true;
+    if (c < 0x20 || c === 0x7c || c === delimiter || (c >= 0x7f && (c <= 0x9f || c === 0x2028 || c === 0x2029))) return true;
   }
   return false;
 }
@@ -245,7 +246,7 @@ export function createLeefFormatter(options: LeefOptions = {}): LeefFormatter {
   if (delimiter.length !== 1 || DELIMITER_REFUSED.test(delimiter)) {
     throw new Error(`LEEF delimiter must be one character other than a letter, digit, space, =, | or \\; got ${JSON.stringify(delimiter)}`);
   }
-  const valueSpecials = new RegExp(`[|\\x00-\\x1f\\x7f${escapeForClass(delimiter)}]`, 'g');
+  const valueSpecials = new RegExp(`[|\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029${escapeForClass(delimiter)}]`, 'g');
   const head =
     `LEEF:2.0|${sanitizeLeefHeader(device.vendor)}|${sanitizeLeefHeader(device.product)}|${sanitizeLeefHeader(device.version)}|`;
   const tail = `|${delimiterField(delimiter)}|`;

@@ -11,7 +11,9 @@
  *   401                           credentials refused;   413 body too large;   415 not XML;   503 `Error 0 :` busy
  *
  * The Web API (GET /remote/<command>?…&:output=json):
- *   system.applyTag / system.clearTag names=SYSTEM tagName=TAG
+ *   system.applyTag / system.clearTag names=SYSTEMS tagName=TAG
+ *   names is a list, as ePO reads it: split at commas, each name trimmed (Java's String.trim,
+ *   code points up to U+0020), empty ones dropped; `x,db-prod-01` addresses x and db-prod-01
  *   `OK:\r\n<n>`  n systems changed (0: the tag was already so)
  *   `Error 1 :`   unknown command, or a parameter missing
  *   `Error 2 :`   no such tag
@@ -54,7 +56,10 @@ export interface ReceivedRequest {
 
 export interface WebApiCall {
   command: string;
+  /** The names parameter as sent. */
   system: string;
+  /** The systems it named, as ePO splits and trims it. */
+  systems: string[];
   tag: string;
   /** The body answered. */
   answer: string;
@@ -209,9 +214,10 @@ export class EpoReceiver implements ConformanceHarness {
   #webApi(url: URL, answer: (status: number, text: string, headers?: Record<string, string>) => void): void {
     const command = url.pathname.slice('/remote/'.length);
     const system = url.searchParams.get('names') ?? '';
+    const systems = systemNames(system);
     const tag = url.searchParams.get('tagName') ?? '';
     const reply = (text: string, status = 200, headers: Record<string, string> = {}) => {
-      this.webApiCalls.push({ command, system, tag, answer: text });
+      this.webApiCalls.push({ command, system, systems, tag, answer: text });
       answer(status, text, headers);
     };
     const failure = this.#webApiFailure;
@@ -220,17 +226,30 @@ export class EpoReceiver implements ConformanceHarness {
       return reply(failure.body, failure.status ?? 200, failure.retryAfter === undefined ? {} : { 'retry-after': failure.retryAfter });
     }
     if (command !== 'system.applyTag' && command !== 'system.clearTag') return reply(`Error 1 :\r\nNo such command: ${command}`);
-    if (system === '' || tag === '') return reply('Error 1 :\r\nRequired parameters: names, tagName');
+    if (systems.length === 0 || tag === '') return reply('Error 1 :\r\nRequired parameters: names, tagName');
     if (url.searchParams.get(':output') !== 'json') return reply('Error 1 :\r\nthis server answers :output=json only');
     if (!this.definedTags.has(tag)) return reply(`Error 2 :\r\nNo tag named "${tag}"`);
-    if (this.knownSystems !== undefined && !this.knownSystems.has(system)) return reply(`Error 3 :\r\nNo system named "${system}"`);
-    const tags = this.tags.get(system) ?? new Set<string>();
-    this.tags.set(system, tags);
-    const had = tags.has(tag);
-    if (command === 'system.applyTag') tags.add(tag);
-    else tags.delete(tag);
-    reply(`OK:\r\n${had === (command === 'system.applyTag') ? 0 : 1}`);
+    const unknown = this.knownSystems === undefined ? undefined : systems.find((name) => !this.knownSystems!.has(name));
+    if (unknown !== undefined) return reply(`Error 3 :\r\nNo system named "${unknown}"`);
+    let changed = 0;
+    for (const name of systems) {
+      const tags = this.tags.get(name) ?? new Set<string>();
+      this.tags.set(name, tags);
+      const had = tags.has(tag);
+      if (command === 'system.applyTag') tags.add(tag);
+      else tags.delete(tag);
+      if (had !== (command === 'system.applyTag')) changed++;
+    }
+    reply(`OK:\r\n${changed}`);
   }
+}
+
+/** The systems a names parameter addresses, as ePO reads it: split at commas, each trimmed as Java's String.trim does, empty ones dropped. */
+export function systemNames(names: string): string[] {
+  return names
+    .split(',')
+    .map((name) => name.replace(/^[\x00-\x20]+|[\x00-\x20]+$/g, ''))
+    .filter((name) => name !== '');
 }
 
 // ---- certificates ------------------------------------------------------------------------

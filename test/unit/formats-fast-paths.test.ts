@@ -43,7 +43,7 @@ function random(seed: number): () => number {
   };
 }
 
-const PIECES = ['a', 'Z', '0', ' ', '-', '.', '=', '|', '\\', ']', '"', '\t', '\r', '\n', '\u0000', '\u001f', '\u007f', 'ä', 'ß', '\u00a6', '中', '👍', '\ud800', '\udc00', '\ufeff', 'host-01.example.net'];
+const PIECES = ['a', 'Z', '0', ' ', '-', '.', '=', '|', '\\', ']', '"', '\t', '\r', '\n', '\u0000', '\u001f', '\u007f', '\u0080', '\u0085', '\u009f', '\u00a0', '\u2028', '\u2029', 'ä', 'ß', '\u00a6', '中', '👍', '\ud800', '\udc00', '\ufeff', 'host-01.example.net'];
 
 function values(count: number, seed = 1): string[] {
   const next = random(seed);
@@ -62,10 +62,10 @@ const VALUES = values(2000);
 // ---- the straightforward versions ---------------------------------------------------------
 
 const reference = {
-  cefHeader: (v: string) => v.replace(/[\\|\x00-\x1f\x7f]/g, (c) => (c === '\\' ? '\\\\' : c === '|' ? '\\|' : ' ')),
+  cefHeader: (v: string) => v.replace(/[\\|\x00-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => (c === '\\' ? '\\\\' : c === '|' ? '\\|' : ' ')),
   cefValue: (v: string) =>
-    v.replace(/[\\=\x00-\x08\x0a-\x1f\x7f]/g, (c) => ({ '\\': '\\\\', '=': '\\=', '\r': '\\r', '\n': '\\n' })[c] ?? ' '),
-  leefHeader: (v: string) => v.replace(/[|\x00-\x1f\x7f]/g, (c) => (c === '|' ? '\u00a6' : ' ')),
+    v.replace(/[\\=\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => ({ '\\': '\\\\', '=': '\\=', '\r': '\\r', '\n': '\\n' })[c] ?? ' '),
+  leefHeader: (v: string) => v.replace(/[|\x00-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => (c === '|' ? '\u00a6' : ' ')),
   headerField: (v: string | undefined, max: number) => (v === undefined || v === '' ? '-' : v.replace(/[^\x21-\x7e]/gu, '_').slice(0, max)),
   sdName: (v: string) => v.replace(/[^\x21-\x7e]|[=\]"]/gu, '_').slice(0, 32) || '_',
   sdParamValue: (v: string) => v.replace(/["\\\]]/g, '\\$&'),
@@ -86,7 +86,7 @@ test('LEEF sanitising matches the regex replace it replaced, in the header and i
   const base = eventFixture('alert');
   for (const delimiter of ['\t', '^']) {
     const leef = createLeefFormatter({ delimiter });
-    const special = new RegExp(`[|\\x00-\\x1f\\x7f\\u${delimiter.charCodeAt(0).toString(16).padStart(4, '0')}]`, 'g');
+    const special = new RegExp(`[|\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\u${delimiter.charCodeAt(0).toString(16).padStart(4, '0')}]`, 'g');
     for (const value of VALUES.slice(0, 300)) {
       if (value === '') continue;
       const line = leef({ ...base, payload: { ...base.payload, rule: value.slice(0, 255) } } as CanonicalEvent);
@@ -115,12 +115,13 @@ test('framing matches Buffer.from of the framed text', () => {
   }
 });
 
-test('JSON strings are what JSON.stringify writes', () => {
+test('JSON strings are what JSON.stringify writes, NEL, U+2028 and U+2029 escaped too', () => {
   const base = eventFixture('admin.action');
+  const stringify = (v: string) => JSON.stringify(v).replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   for (const value of VALUES) {
     const event = { ...base, payload: { ...base.payload, error: value } } as CanonicalEvent;
     const line = formatJson(event);
-    assert.ok(line.includes(`"error":${JSON.stringify(value)}`), JSON.stringify(value));
+    assert.ok(line.includes(`"error":${stringify(value)}`), JSON.stringify(value));
     assert.deepEqual(JSON.parse(line), JSON.parse(JSON.stringify(event)));
   }
 });
