@@ -145,8 +145,22 @@ export function eventSummary(event: CanonicalEvent): string {
 export function tagsText(tags: Tags | undefined): string | undefined {
   if (tags === undefined) return undefined;
   let out = '';
-  for (const key in tags) out += `${out === '' ? '' : ', '}${key}=${tags[key]}`;
+  for (const key in tags) out += `${out === '' ? '' : ', '}${tagPart(key, true)}=${tagPart(tags[key]!, false)}`;
   return out === '' ? undefined : out;
+}
+
+/**
+ * A key or value of `key=value, ...`, escaped so that whoever splits the text at `, ` and then
+ * at a key's first `=` reads the tags that were there: `\` and the `, ` separator are escaped
+ * in both, `=` in keys. So `x, classification=public` stays one value, not a forged second tag;
+ * a list such as `sensitive,pci` (no space) reads as it always did.
+ */
+function tagPart(text: string, key: boolean): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c || (c === 0x2c && text.charCodeAt(i + 1) === 0x20) || (key && c === 0x3d)) return text.replace(key ? /\\|, |=/g : /\\|, /g, '\\$&');
+  }
+  return text;
 }
 
 /** Items joined by `, `; undefined when there are none. */

@@ -323,7 +323,7 @@ test('ePO XML: hostile values add no element nor attribute and read back whole, 
   assert.equal(admin!.machine.UserName, USER);
   assert.equal(admin!.custom.Pool, POOL);
   assert.equal(admin!.custom.Tenant, TENANT);
-  assert.equal(read[1]!.custom.HostAssetTags, `owner=${TAG_VALUE}`);
+  assert.deepEqual(parseTagsText(read[1]!.custom.HostAssetTags!), { owner: TAG_VALUE });
 });
 
 test('ePO XML: a document holds no raw line break of any kind, so a line-based carrier cannot split it', () => {
@@ -346,9 +346,36 @@ test('CEF: hostile host name, pool, tenant, user and asset tag add no header fie
   // The Unicode line breaks become spaces (CEF has no escape for them); the tab stays.
   assert.equal(extension.get('suser'), 'root\tusrName=admin msg=forged sev=10 ');
   const trust = parseCef(formatCef(hostile('trust.change'))).extension;
-  assert.equal(trust.get('cs2'), `owner=${TAG_VALUE}`);
+  assert.deepEqual(parseTagsText(trust.get('cs2')!), { owner: TAG_VALUE });
   assert.equal(trust.get('cs1'), 'untrusted');
 });
+
+test('asset tags text: a tag value cannot forge a second tag for whoever splits `key=value, ...`', () => {
+  const event = eventFixture('trust.change');
+  event.enrichment!.assetTags = { owner: 'x, classification=public', 'weird, key=': 'a\\b=c', list: 'sensitive,pci' };
+  const cs2 = parseCef(formatCef(event)).extension.get('cs2')!;
+  assert.deepEqual(parseTagsText(cs2), { owner: 'x, classification=public', 'weird, key=': 'a\\b=c', list: 'sensitive,pci' });
+});
+
+/** `key=value, ...` as a reader splits it: at unescaped `, ` and a key's first unescaped `=`, then `\x` → `x`. */
+function parseTagsText(text: string): Record<string, string> {
+  const tags: Record<string, string> = {};
+  const pairs: string[] = [];
+  let current = '';
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\\') current += text[i]! + (text[++i] ?? '');
+    else if (text[i] === ',' && text[i + 1] === ' ') (pairs.push(current), (current = ''), i++);
+    else current += text[i];
+  }
+  pairs.push(current);
+  for (const pair of pairs) {
+    let key = '';
+    let i = 0;
+    for (; i < pair.length && pair[i] !== '='; i++) key += pair[i] === '\\' ? pair[++i] : pair[i];
+    tags[key] = pair.slice(i + 1).replace(/\\(.)/gs, '$1');
+  }
+  return tags;
+}
 
 test('CEF: a hostile value cannot end the line, for a reader that splits on any Unicode line break', () => {
   for (const event of [hostile('admin.action'), hostile('trust.change')]) {
