@@ -3,6 +3,7 @@ import { shownUrl } from '../../src/runtime/http.js';
 import { sendRequest, type HttpTarget } from './client.js';
 import { HttpOptions } from './config.js';
 import { encodeBody } from './encode.js';
+import { isCredentialParameter } from '../../src/config/redact.js';
 
 export default defineConnector({
   type: 'http',
@@ -36,6 +37,8 @@ function targetOf(options: HttpOptions): HttpTarget {
     url.username = '';
     url.password = '';
   }
+  // A key in the query (`?apikey=`) is a credential too: a receiver that echoes its URL must not show it.
+  for (const [name, value] of url.searchParams) if (value !== '' && isCredentialParameter(name)) secrets.push(value, encodeURIComponent(value));
   const { auth } = options;
   if (auth.type === 'bearer') {
     headers.authorization = `Bearer ${auth.token.reveal()}`;

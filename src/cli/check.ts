@@ -12,6 +12,11 @@ export interface CheckedConfiguration {
   config?: Config;
   /** Every problem, `FILE: option.path: reason`, the file's own and each connector's and template's. */
   problems: string[];
+  /**
+   * The configuration to show a person: each connector's options as its own schema parsed
+   * them, so an inline secret there is a Secret (printed by origin), not the raw text.
+   */
+  shown?: unknown;
 }
 
 /**
@@ -35,11 +40,12 @@ export async function checkConfiguration(file: string | undefined): Promise<Chec
 
   // Connectors: from the settled configuration, or each entry that parses on its own.
   const entries: unknown[] = config?.connectors ?? (Array.isArray(document?.connectors) ? document.connectors : []);
+  const parsedOptions: unknown[] = [];
   for (const [index, entry] of entries.entries()) {
     const settings = config !== undefined ? (entry as ConnectorInstanceSettings) : ConnectorInstanceSettings.safeParse(entry).data;
     if (settings === undefined) continue; // its own errors are listed above
     try {
-      await loadConnector(settings, `connectors[${index}]`, baseDir);
+      parsedOptions[index] = (await loadConnector(settings, `connectors[${index}]`, baseDir)).options;
     } catch (error) {
       if (error instanceof ConnectorRefused) problems.push(...error.problems().map((problem) => `${name}: ${problem}`));
       else problems.push(`${name}: connectors[${index}]: ${(error as Error).message}`);
@@ -54,7 +60,8 @@ export async function checkConfiguration(file: string | undefined): Promise<Chec
       problems.push(...(error instanceof TemplateError ? error.issues.map(describeTemplateIssue) : [`${name}: ${(error as Error).message}`]));
     }
   }
-  return { ...(config !== undefined && problems.length === 0 && { config }), problems };
+  if (config === undefined || problems.length > 0) return { problems };
+  return { config, problems, shown: { ...config, connectors: config.connectors.map((connector, index) => ({ ...connector, options: parsedOptions[index] })) } };
 }
 
 /** The configuration a long-running command starts with, or a CliError listing every problem. */

@@ -11,12 +11,12 @@ import { CliError } from './errors.js';
 export async function run(args: string[]): Promise<number> {
   const [sub, file, ...rest] = args;
   if (sub !== 'check' || file === undefined || rest.length > 0) throw new CliError('usage: trustwire config check FILE', 2);
-  const { config, problems } = await checkConfiguration(file);
+  const { config, problems, shown } = await checkConfiguration(file);
   if (config === undefined) {
     process.stderr.write(`${redactUrlCredentials(problems.join('\n'))}\n`);
     return 1;
   }
   // Secrets print as Secret(env:NAME): where they come from, never what they are; URLs lose their credentials.
-  process.stdout.write(`${file}: ok\n${redactUrlCredentials(inspect(config, { depth: 10, colors: false }))}\n`);
+  process.stdout.write(`${file}: ok\n${redactUrlCredentials(inspect(shown, { depth: 10, colors: false }))}\n`);
   return 0;
 }

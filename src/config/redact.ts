@@ -8,6 +8,11 @@ const REDACTED = '[redacted]';
 const URL_PATTERN = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi;
 const SENSITIVE_QUERY = /^(?:.*[-_.])?(?:key|apikey|api[-_]?key|token|access[-_]?token|auth|authorization|password|passwd|pass|pwd|secret|sig|signature|credentials?|session|sessionid)$/i;
 
+/** Whether a URL query parameter of this name carries a credential (`apikey`, `token`, `sig`, `x_api_key`, ...). */
+export function isCredentialParameter(name: string): boolean {
+  return SENSITIVE_QUERY.test(name);
+}
+
 /** The text with the userinfo password (or a lone userinfo token) and sensitive query values of every URL redacted. */
 export function redactUrlCredentials(text: string): string {
   if (!text.includes('://')) return text;
