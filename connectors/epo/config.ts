@@ -1,11 +1,10 @@
 import { z } from 'zod';
+import { pemFileOption } from '../../src/config/pem.js';
 import { secretOption } from '../../src/config/secret.js';
 
 const Tls = z
   .strictObject({
-    ca: z
-      .string()
-      .min(1)
+    ca: pemFileOption('certificate')
       .optional()
       .describe("PEM file of the CA that signed the server's certificate (ePO's own CA, for one); absent: the system's CAs")
       .meta({ examples: ['/etc/trustwire/epo-ca.pem'] }),

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { secretOption } from '../../src/config/secret.js';
+import { pemFileOption, privateKeyOption } from '../../src/config/pem.js';
 import { SYSLOG_FACILITIES } from '../../src/formats/syslog.js';
 
 const Tls = z
   .strictObject({
-    ca: z.string().min(1).optional().describe("PEM file of the CA that signed the receiver's certificate; absent: the system's CAs").meta({ examples: ['/etc/trustwire/siem-ca.pem'] }),
-    cert: z.string().min(1).optional().describe('PEM file of the client certificate, for receivers that authenticate senders').meta({ examples: ['/etc/trustwire/client.pem'] }),
-    key: secretOption()
+    ca: pemFileOption('certificate').optional().describe("PEM file of the CA that signed the receiver's certificate; absent: the system's CAs").meta({ examples: ['/etc/trustwire/siem-ca.pem'] }),
+    cert: pemFileOption('certificate').optional().describe('PEM file of the client certificate, for receivers that authenticate senders').meta({ examples: ['/etc/trustwire/client.pem'] }),
+    key: privateKeyOption()
       .optional()
       .describe("the client certificate's private key (PEM), a secret: {file: PATH} or {env: NAME}")
       .meta({ examples: [{ file: '/run/secrets/trustwire-client.key' }] }),

@@ -2,7 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { Secret, secretField } from './secret.js';
+import { connectorOptionsBaseDir, Secret, secretField } from './secret.js';
 
 const BEGIN = '-----BEGIN ';
 
@@ -77,4 +77,31 @@ function pathHint(text: string): string {
   return looksLikePath
     ? `is not PEM but looks like a path: to read a file write {file: ${JSON.stringify(text)}}`
     : 'is not PEM (no "-----BEGIN" line): give the PEM text, or a file as {file: PATH}';
+}
+
+/**
+ * A connector option naming a PEM file (a CA, a client certificate): the path, resolved against
+ * the configuration's folder, read and parsed while the options load, so a missing file or a
+ * key given as a certificate is refused at its option path rather than failing every send.
+ */
+export function pemFileOption(kind: 'certificate') {
+  return z
+    .string()
+    .min(1)
+    .transform((file, ctx) => {
+      const path = isAbsolute(file) ? file : resolve(connectorOptionsBaseDir(), file);
+      const text = readPem(file, connectorOptionsBaseDir(), ctx);
+      if (text === undefined) return z.NEVER;
+      const problem = pemProblem(kind, text);
+      if (problem !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `${path} ${problem}` });
+        return z.NEVER;
+      }
+      return path;
+    });
+}
+
+/** A connector's private key option: a secret holding a PEM key; a path given inline is refused with the `{file: ...}` hint. */
+export function privateKeyOption() {
+  return privateKeyField(connectorOptionsBaseDir);
 }

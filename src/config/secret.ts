@@ -94,6 +94,11 @@ export function withSecretBaseDir<T>(dir: string, work: () => T): T {
   }
 }
 
+/** The folder a connector's relative option paths resolve against, while its options are parsed. */
+export function connectorOptionsBaseDir(): string {
+  return optionsBaseDir;
+}
+
 /** A secret option of a connector's configSchema: `{env}`, `{file}` or inline; prints as [redacted]. */
 export function secretOption() {
   return secretField(() => optionsBaseDir);

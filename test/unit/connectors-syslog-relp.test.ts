@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 /**
  * RELP, client side: the frame parser (frames across chunks, many in one chunk, bad frames),
  * responses and offers, and the session against an in-process RELP server that can misbehave
@@ -25,6 +26,9 @@ import { silentLogger } from '../../src/log.js';
 import type { SinkConnector } from '../../src/runtime/contract.js';
 import { conformanceSuite, sampleBatch, type ConformanceHarness, type SinkBehaviour } from '../../src/runtime/kit.js';
 import { eventually } from '../helpers/eventually.js';
+
+/** A real PEM: TLS file options are read and parsed when the options load. */
+const EXAMPLE_CA = fileURLToPath(new URL('../fixtures/tls/example.pem', import.meta.url));
 
 // ---- frames -------------------------------------------------------------------------------
 
@@ -514,9 +518,9 @@ test('relp options: default port 2514, no lf framing, tls settings only with rel
   assert.deepEqual(parsed.relp, { windowSize: 1024, tls: false });
   const lf = syslog.configSchema.safeParse({ host: 'h', transport: 'relp', framing: 'lf' });
   assert.deepEqual(lf.error?.issues.map((i) => i.path.join('.')), ['framing']);
-  const stray = syslog.configSchema.safeParse({ host: 'h', transport: 'relp', tls: { ca: '/ca.pem' } });
+  const stray = syslog.configSchema.safeParse({ host: 'h', transport: 'relp', tls: { ca: EXAMPLE_CA } });
   assert.deepEqual(stray.error?.issues.map((i) => [i.path.join('.'), i.message]), [['tls', 'is set but transport is relp without relp.tls']]);
-  assert.equal(syslog.configSchema.safeParse({ host: 'h', transport: 'relp', relp: { tls: true }, tls: { ca: '/ca.pem' } }).success, true);
+  assert.equal(syslog.configSchema.safeParse({ host: 'h', transport: 'relp', relp: { tls: true }, tls: { ca: EXAMPLE_CA } }).success, true);
   const tcpRelpTls = syslog.configSchema.safeParse({ host: 'h', transport: 'tcp', relp: { tls: true } });
   assert.deepEqual(tcpRelpTls.error?.issues.map((i) => i.path.join('.')), ['relp.tls']);
 });

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import syslog from '../../connectors/syslog/index.js';
@@ -13,6 +14,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { StreamSender } from '../../connectors/syslog/client.js';
 import { silentLogger } from '../../src/log.js';
 import { eventually } from '../helpers/eventually.js';
+
+/** A real PEM: TLS file options are read and parsed when the options load. */
+const EXAMPLE_CA = fileURLToPath(new URL('../fixtures/tls/example.pem', import.meta.url));
 
 const receiver = new SyslogTlsReceiver();
 conformanceSuite({
@@ -34,7 +38,7 @@ conformanceSuite({
 test('tls refuses LF framing, and TLS settings without tls transport', () => {
   const lf = syslog.configSchema.safeParse({ host: 'h', transport: 'tls', framing: 'lf' });
   assert.deepEqual(lf.error?.issues.map((i) => [i.path.join('.'), i.message]), [['framing', 'tls carries octet-counted frames only (RFC 5425)']]);
-  const stray = syslog.configSchema.safeParse({ host: 'h', transport: 'tcp', tls: { ca: '/ca.pem' } });
+  const stray = syslog.configSchema.safeParse({ host: 'h', transport: 'tcp', tls: { ca: EXAMPLE_CA } });
   assert.deepEqual(stray.error?.issues.map((i) => i.path.join('.')), ['tls']);
 });
 
@@ -244,4 +248,13 @@ test('frameBatch writes the bytes the joined messages made, for every protocol, 
     }
   }
   assert.ok(compared > 1000, `${compared}`);
+});
+
+test('TLS files are read and parsed as the options load: a missing CA, and a key given as a path, are refused at their option', () => {
+  const missing = syslog.configSchema.safeParse({ host: 'h', transport: 'tls', tls: { ca: '/nonexistent/siem-ca.pem' } });
+  assert.deepEqual(missing.error?.issues.map((i) => [i.path.join('.'), i.message]), [['tls.ca', 'cannot read /nonexistent/siem-ca.pem: ENOENT']]);
+  const pathAsKey = syslog.configSchema.safeParse({ host: 'h', transport: 'tls', tls: { cert: EXAMPLE_CA, key: '/etc/trustwire/client.key' } });
+  assert.deepEqual(pathAsKey.error?.issues.map((i) => [i.path.join('.'), i.message]), [['tls.key', 'is not PEM but looks like a path: to read a file write {file: "/etc/trustwire/client.key"}']]);
+  const certAsCa = syslog.configSchema.safeParse({ host: 'h', transport: 'tls', tls: { ca: fileURLToPath(new URL('../fixtures/tls/example.key', import.meta.url)) } });
+  assert.match(certAsCa.error?.issues[0]?.message ?? '', /example\.key does not parse as a certificate/);
 });

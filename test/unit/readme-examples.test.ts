@@ -24,15 +24,15 @@ const readmes = [
 
 for (const readme of readmes) {
   const text = readFileSync(new URL(readme, dir), 'utf8');
-  const examples = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]!).filter((yaml) => /^(connectors|kafka|compliance|processor):/m.test(yaml));
+  const examples = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]!).filter((yaml) => /^(connectors|kafka|compliance|processor|auth|http):/m.test(yaml));
   if (examples.length === 0) continue;
   test(`${readme.replace('../', '')}: every configuration example is valid`, async () => {
     for (const example of examples) {
       const yaml = example
-        .replace(/\{\s*file:\s*[^}\s]+\.key\s*\}/g, `{ file: ${EXAMPLE_KEY} }`)
-        .replace(/\{\s*file:\s*[^}\s]+\.(?:pem|crt)\s*\}/g, `{ file: ${EXAMPLE_CERT} }`)
-        .replace(/(\bca:\s*)\/[^\s,}]+\.(?:pem|crt)/g, `$1${EXAMPLE_CERT}`)
-        .replace(/\{\s*(env|file):\s*[^}]+\}/g, '"example-secret-value"');
+        .replace(/\{\s*(env|file):\s*([^}]+?)\s*\}/g, (reference, _kind, target: string) =>
+          target.endsWith('.key') ? `{ file: ${EXAMPLE_KEY} }` : /\.(pem|crt)$/.test(target) ? `{ file: ${EXAMPLE_CERT} }` : '"example-secret-value"',
+        )
+        .replace(/(\b(?:ca|cert):\s*)\/[^\s,}]+\.(?:pem|crt)/g, `$1${EXAMPLE_CERT}`);
       const config = parseConfig(yaml, readme);
       for (const [index, settings] of config.connectors.entries()) {
         if (settings.module !== undefined) continue; // an operator's own module, not in this repository
