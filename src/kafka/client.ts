@@ -5,8 +5,22 @@
  * A KafkaClient is only the connection settings and a logger: each producer, consumer and
  * admin it makes holds connections of its own and is closed by whoever made it.
  */
-import { Admin, type BaseOptions } from '@platformatic/kafka';
+import { Admin, Connection, type BaseOptions } from '@platformatic/kafka';
 import type { Logger } from '../log.js';
+
+/**
+ * @platformatic/kafka 2.12 can emit 'error' on a Connection after the pool's one-shot listener
+ * has gone: a TLS server that refuses the client's certificate after the handshake, with SASL
+ * on, fails the connection twice. An 'error' event nobody listens to kills the process. The
+ * request that needed the connection has already failed with the first error, and the pool has
+ * dropped the connection, so a late one carries nothing more: it is dropped here, once for the
+ * whole process.
+ */
+const libraryEmit = Connection.prototype.emit;
+Connection.prototype.emit = function emitUnlessUnheard(this: Connection, event: string | symbol, ...args: unknown[]): boolean {
+  if (event === 'error' && this.listenerCount('error') === 0) return false;
+  return libraryEmit.call(this, event, ...args);
+};
 
 /** The connection: brokers, TLS and SASL. The layer's own settings type (config composes it). */
 export interface KafkaConnection {
