@@ -8,7 +8,7 @@ export type { Logger };
  * `[redacted]`; the redact paths catch the raw header forms a request log could carry, and
  * credentials in URLs (`user:password@`, `?apikey=`) are redacted from messages and fields.
  */
-export function createLogger(level = 'info', destination: 1 | 2 = 1): Logger {
+export function createLogger(level = 'info', destination: 1 | 2 | NodeJS.WritableStream = 1): Logger {
   return pino(
     {
       level,
@@ -22,7 +22,7 @@ export function createLogger(level = 'info', destination: 1 | 2 = 1): Logger {
       },
       formatters: { log: redactFields },
     },
-    pino.destination({ fd: destination, sync: destination === 2 }),
+    typeof destination === 'number' ? pino.destination({ fd: destination, sync: destination === 2 }) : destination,
   );
 }
 
