@@ -7,9 +7,11 @@ export const FileOptions = z.strictObject({
     .describe("file the events are appended to (relative: to the service's working directory); its folder is created if missing")
     .meta({ examples: ['/var/log/trustwire/events.jsonl'] }),
   format: z
-    .enum(['json', 'cef'])
+    .enum(['json', 'cef', 'syslog-cef'])
     .default('json')
-    .describe('json: one canonical event a line (JSON lines); cef: one ArcSight CEF record a line, without a syslog header (see src/formats/cef.ts for the mapping)')
+    .describe(
+      'json: one canonical event a line (JSON lines); cef: one ArcSight CEF record a line, without a syslog header (see src/formats/cef.ts for the mapping); syslog-cef: each CEF record under its RFC 5424 header, as a SIEM collector files what it receives',
+    )
     .meta({ examples: ['cef'] }),
   rotate: z
     .strictObject({

@@ -184,6 +184,24 @@ describe('file connector', () => {
     }
   });
 
+  test('format syslog-cef writes each CEF record under its RFC 5424 header, as a collector files it', async () => {
+    const path = join(dir, 'siem.log');
+    const connector = file.create(file.configSchema.parse({ path, format: 'syslog-cef' }));
+    await connector.start(ctx);
+    const batch = sampleBatch(4, 61);
+    assert.deepEqual(await connector.send(batch, never), { kind: 'ok' });
+    const written = lines(path);
+    assert.equal(written.length, 4);
+    for (const [i, line] of written.entries()) {
+      // <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] CEF:0|...
+      const header = /^<(\d{1,3})>1 (\S+) (\S+) trustwire - (\S+) (\[.*?\]|-) CEF:0\|/.exec(line);
+      assert.ok(header, line);
+      assert.equal(header[2], new Date(batch[i]!.time).toISOString());
+      assert.equal(header[4], batch[i]!.type);
+      assert.ok(line.includes(`externalId=${batch[i]!.id}`), line);
+    }
+  });
+
   test('the options refuse a mode that is not octal', () => {
     assert.equal(file.configSchema.safeParse({ path: '/tmp/x', mode: '0999' }).success, false);
     assert.equal(file.configSchema.safeParse({ path: '/tmp/x', rotate: { keep: 0 } }).success, false);
