@@ -6,6 +6,7 @@ import { Waiver } from '../compliance/waivers.js';
 import { ProcessorRules } from '../processor/state.js';
 import { ConnectorInstanceSettings, RuntimeSettings } from '../runtime/settings.js';
 import { authSettings } from '../api/auth.js';
+import { SimulationSettings } from '../embedded/simulation.js';
 import { certificateField, privateKeyField } from './pem.js';
 import { secretField } from './secret.js';
 
@@ -143,6 +144,17 @@ export function configSchema(baseDir: string) {
     })
     .prefault({});
 
+  const embedded = z
+    .strictObject({
+      simulation: SimulationSettings.prefault({}).describe('a simulated trusted compute pool, played through ingest like real events'),
+      localSinks: z
+        .boolean()
+        .default(true)
+        .describe('file sinks under .trustwire/out/: siem-cef.log (CEF under RFC 5424 headers, as a SIEM collector files it) and events.jsonl (JSON lines)'),
+    })
+    .prefault({})
+    .describe('what `trustwire start` adds on the embedded default (no kafka.brokers), so a first start shows the whole job; each switchable off');
+
   return z.strictObject({
     kafka,
     compliance,
@@ -163,6 +175,7 @@ export function configSchema(baseDir: string) {
       })
       .describe('sink connectors, each in its own consumer group'),
     runtime: RuntimeSettings,
+    embedded,
     log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
   });
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { ensureTopics } from '../../src/kafka/topics.js';
 import { silentLogger } from '../../src/log.js';
 import { INGESTIBLE_TYPES } from '../../src/model/events.js';
 import { trustwireTopics } from '../../src/service.js';
+import { eventually } from '../helpers/eventually.js';
 import { ingestFixture } from '../helpers/fixtures.js';
 import { dropTopics, testBrokers, testClient, testConfig } from '../helpers/kafka.js';
 
@@ -120,6 +121,16 @@ test('`trustwire start` on the embedded default: reuses the local broker, takes 
     // Read it back from trustwire.events, as the banner tells a person to.
     const records = tail(['--topic', 'trustwire.events', '--limit', '100000']);
     assert.ok(records.some((r) => r.event.id === ids[0]), `event ${ids[0]} not found on trustwire.events`);
+
+    // The embedded default plays a pool and files the SIEM feed: CEF lines under syslog headers, within 30 s of the start.
+    const feed = /written to\s+(\S+siem-cef\.log)/.exec(stderr)?.[1];
+    assert.ok(feed, `the banner names the SIEM feed:\n${stderr}`);
+    assert.match(stderr, /embedded: \{ simulation: \{ enabled: false \} \}/, 'the banner says how to turn the simulation off');
+    await eventually(() => existsSync(feed) && /^<\d+>1 \S+ \S+ trustwire - trust\.change .*CEF:0\|trustwire\|/m.test(readFileSync(feed, 'utf8')), `CEF lines in ${feed}`, 30_000, 250);
+    await eventually(async () => {
+      const { hosts } = (await (await fetch(`${url}/v1/hosts`, { headers: { authorization: `Bearer ${token}` } })).json()) as { hosts: Array<{ pool?: string }> };
+      return hosts.some((host) => host.pool === 'tcp-gold-fra1');
+    }, "the simulated pool's hosts in /v1/hosts", 30_000, 250);
   } finally {
     child.kill('SIGTERM');
     const code = await new Promise((resolve) => child.once('exit', resolve));
@@ -156,4 +167,18 @@ test('`trustwire start` exits 1 naming http.port when the port is in use, and ht
   } finally {
     taken.close();
   }
+});
+
+test('`trustwire emit` refuses input past --max-bytes, and answers garbage with a bounded error list', () => {
+  const big = trustwire(['emit', '--config', configFile, '--max-bytes', '1000'], 'x'.repeat(5000));
+  assert.equal(big.status, 1);
+  assert.match(big.stderr, /stdin is larger than 1000 bytes \(--max-bytes\)/);
+
+  // 2 MB of garbage lines: the issue saw 77 MB of stderr; now the first problems and a count.
+  const garbage = Array.from({ length: 40_000 }, (_, i) => `{"oops": ${i}, garbage`).join('\n');
+  const refused = trustwire(['emit', '--config', configFile, '--format', 'ndjson'], garbage);
+  assert.equal(refused.status, 1);
+  assert.ok(refused.stderr.length < 64 * 1024, `${refused.stderr.length} bytes of stderr`);
+  assert.match(refused.stderr, /line 1\b/);
+  assert.match(refused.stderr, /more/);
 });
