@@ -6,8 +6,8 @@ const USAGE = `usage: trustwire <command> [options]
 commands:
   start [--config FILE] [--keep-broker]
         run the service; without configured brokers, start the local Kafka broker first
-  emit [FILE|-] [--format json|ndjson|auto] [--config FILE] [--brokers HOST:PORT,...]
-        validate events (JSON, a JSON array or NDJSON; stdin when no FILE) and produce them
+  emit [FILE|-] [--format json|ndjson|auto] [--max-bytes N] [--config FILE] [--brokers HOST:PORT,...]
+        validate events (JSON, a JSON array or NDJSON; stdin when no FILE; at most 64 MiB) and produce them
   emit [FILE|-] --from keylime|intel-secl-hvs [...]
         the same from an attestation service's own document (a Keylime webhook body, HVS reports)
   processor [--config FILE] [--brokers HOST:PORT,...]

@@ -26,17 +26,31 @@ export function parseConfig(text: string, file = '(inline)', baseDir = process.c
       doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? '?'}`, message: e.message.split('\n')[0] ?? e.message })),
     );
   }
-  const data: unknown = doc.toJS() ?? {};
+  let data: unknown;
+  try {
+    data = doc.toJS() ?? {};
+  } catch (error) {
+    // An alias without its anchor, or aliases past maxAliasCount (a "billion laughs" bomb).
+    throw new ConfigError(file, [{ path: '(root)', message: (error as Error).message }]);
+  }
   if (typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigError(file, [{ path: '(root)', message: 'must be a mapping of options' }]);
   }
-  const result = configSchema(baseDir).safeParse(data);
+  const result = schemaFor(baseDir).safeParse(data);
   if (!result.success) throw new ConfigError(file, fieldErrors(result.error), data as Record<string, unknown>);
   BASE_DIRS.set(result.data, baseDir);
   return result.data;
 }
 
 const BASE_DIRS = new WeakMap<Config, string>();
+
+/** The schema is a large zod tree: built once per folder it resolves paths against, not per parse. */
+const SCHEMAS = new Map<string, ReturnType<typeof configSchema>>();
+function schemaFor(baseDir: string): ReturnType<typeof configSchema> {
+  let schema = SCHEMAS.get(baseDir);
+  if (schema === undefined) SCHEMAS.set(baseDir, (schema = configSchema(baseDir)));
+  return schema;
+}
 
 /** The folder relative paths in a configuration are resolved against (its file's folder). */
 export function configBaseDir(config: Config): string {

@@ -7,6 +7,7 @@ import { ProcessorRules } from '../processor/state.js';
 import { ConnectorInstanceSettings, RuntimeSettings } from '../runtime/settings.js';
 import { authSettings } from '../api/auth.js';
 import { SimulationSettings } from '../embedded/simulation.js';
+import { DEFAULT_INGEST_LIMITS } from '../ingest/limits.js';
 import { certificateField, privateKeyField } from './pem.js';
 import { secretField } from './secret.js';
 
@@ -87,6 +88,15 @@ export function configSchema(baseDir: string) {
       port: z.number().int().min(0).max(65535).default(8080),
       bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024).describe('larger request bodies get 413'),
       maxEventsPerRequest: z.number().int().min(1).max(100_000).default(1000),
+      maxNestingDepth: z
+        .number()
+        .int()
+        .min(4)
+        .max(256)
+        .default(DEFAULT_INGEST_LIMITS.maxDepth)
+        .describe('objects and arrays inside one another in a body (a Keylime msg/context counts apart); deeper is refused with 400 before anything recursive runs'),
+      maxStringLength: z.number().int().min(256).default(DEFAULT_INGEST_LIMITS.maxStringLength).describe('characters of one string or key in a body; longer is refused with 400'),
+      maxKeysPerObject: z.number().int().min(16).default(DEFAULT_INGEST_LIMITS.maxKeysPerObject).describe('keys of one object in a body; more is refused with 400'),
       ackTimeoutMs: z
         .number()
         .int()

@@ -1,10 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { z } from 'zod';
 
 const REDACTED = '[redacted]';
+/** A token, password or PEM key is a few kilobytes: a secret file past this is a mistake (`{file: /dev/zero}`), not a secret. */
+const MAX_SECRET_FILE_BYTES = 1024 * 1024;
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
 
 /**
@@ -67,7 +69,7 @@ export function secretField(baseDir: () => string) {
       }
       const path = isAbsolute(ref.file) ? ref.file : resolve(baseDir(), ref.file);
       try {
-        const value = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+        const value = readBoundedFile(path, MAX_SECRET_FILE_BYTES).replace(/\r?\n$/, '');
         if (value === '') {
           ctx.addIssue({ code: 'custom', message: `secret file ${path} is empty` });
           return z.NEVER;
@@ -79,6 +81,20 @@ export function secretField(baseDir: () => string) {
       }
     })
     .meta({ secret: true });
+}
+
+/** A file's text, read through a bound: a device or a huge file fails with EFBIG instead of filling the memory. */
+function readBoundedFile(path: string, maxBytes: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let size = 0;
+    for (let read = -1; read !== 0 && size <= maxBytes; size += read) read = readSync(fd, buffer, size, buffer.length - size, null);
+    if (size > maxBytes) throw Object.assign(new Error(`larger than ${maxBytes} bytes`), { code: `EFBIG (larger than ${maxBytes} bytes)` });
+    return buffer.toString('utf8', 0, size);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 let optionsBaseDir = process.cwd();

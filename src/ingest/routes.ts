@@ -1,8 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { needs } from '../api/auth.js';
 import { HttpError } from '../api/errors.js';
+import { quoted } from '../model/validation.js';
 import { ADAPTER_NAMES, adapt, type AdapterName, type AdapterSettings } from './adapters/registry.js';
-import { parseBody, parseJsonDocument, type BodyItem } from './body.js';
+import { decodeUtf8, parseBody, parseJsonDocument, type BodyItem } from './body.js';
+import { DEFAULT_INGEST_LIMITS, type IngestLimits } from './limits.js';
 import { prepareEvents } from './prepare.js';
 import type { EventWriter } from './writer.js';
 
@@ -11,9 +13,13 @@ export interface IngestRouteOptions {
   adapters: AdapterSettings;
   bodyLimitBytes: number;
   maxEventsPerRequest: number;
+  /** Depth, string length and keys per object of a document; DEFAULT_INGEST_LIMITS where absent. */
+  limits?: Partial<IngestLimits>;
 }
 
 const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl'];
+const UTF8_CHARSETS = ['utf-8', 'utf8'];
+const CHARSET_PARAMETER = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/gi;
 
 /**
  * `POST /v1/events`: one event (JSON object), a JSON array, or NDJSON. 202 only after Kafka
@@ -21,22 +27,27 @@ const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application
  * error listed) and nothing is produced.
  */
 export async function ingestRoutes(app: FastifyInstance, options: IngestRouteOptions): Promise<void> {
-  // Bodies arrive as text so that syntax errors get our message, with the NDJSON line.
+  const limits: IngestLimits = { ...DEFAULT_INGEST_LIMITS, ...options.limits };
+
+  // A body in another charset would be read as mojibake: refused before it is read.
+  app.addHook('preParsing', async (request) => refuseForeignCharset(request.headers['content-type']));
+  // Bodies arrive as bytes: invalid UTF-8 is refused with its offset, not turned into U+FFFD,
+  // and syntax errors get our message, with the NDJSON line.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(['application/json', ...NDJSON_TYPES], { parseAs: 'string', bodyLimit: options.bodyLimitBytes }, (_request, body, done) =>
+  app.addContentTypeParser(['application/json', ...NDJSON_TYPES], { parseAs: 'buffer', bodyLimit: options.bodyLimitBytes }, (_request, body, done) =>
     done(null, body),
   );
 
   app.post('/v1/events', needs('ingest'), async (request, reply) => {
-    const ndjson = NDJSON_TYPES.some((type) => (request.headers['content-type'] ?? '').startsWith(type));
-    return accept(parseBody(bodyText(request), ndjson ? 'ndjson' : 'json'), request, reply);
+    const ndjson = NDJSON_TYPES.includes(mediaType(request.headers['content-type']));
+    return accept(parseBody(bodyText(request), ndjson ? 'ndjson' : 'json', limits), request, reply);
   });
 
   // Attestation services post their own formats; each document becomes trust.change events.
   app.post<{ Params: { name: string } }>('/v1/adapters/:name', needs('ingest'), async (request, reply) => {
     const name = request.params.name as AdapterName;
-    if (!ADAPTER_NAMES.includes(name)) throw new HttpError(404, `no adapter ${JSON.stringify(request.params.name)}; there are: ${ADAPTER_NAMES.join(', ')}`);
-    const adapted = adapt(name, parseJsonDocument(bodyText(request)), options.adapters);
+    if (!ADAPTER_NAMES.includes(name)) throw new HttpError(404, `no adapter ${quoted(request.params.name)}; there are: ${ADAPTER_NAMES.join(', ')}`);
+    const adapted = adapt(name, parseJsonDocument(bodyText(request), limits), options.adapters, limits);
     return accept(
       adapted.map((value) => ({ value })),
       request,
@@ -62,6 +73,23 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRouteOpt
   }
 }
 
+/** `application/x-ndjson; charset=utf-8` → `application/x-ndjson`. */
+function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
+}
+
+/** 415 for a charset other than UTF-8; no charset means UTF-8 (RFC 8259). */
+function refuseForeignCharset(contentType: string | undefined): void {
+  for (const [, inQuotes, bare] of (contentType ?? '').matchAll(CHARSET_PARAMETER)) {
+    const charset = inQuotes ?? bare ?? '';
+    if (!UTF8_CHARSETS.includes(charset.toLowerCase())) {
+      throw new HttpError(415, `unsupported charset ${quoted(charset)}: send the body as UTF-8 (charset=utf-8, or no charset)`, [
+        { path: 'content-type', message: `charset ${quoted(charset)} is not UTF-8` },
+      ]);
+    }
+  }
+}
+
 function bodyText(request: FastifyRequest): string {
-  return typeof request.body === 'string' ? request.body : '';
+  return Buffer.isBuffer(request.body) ? decodeUtf8(request.body) : '';
 }

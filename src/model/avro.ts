@@ -10,7 +10,7 @@ import type { Type, types } from 'avsc';
 import { createRecordWriter, encoderOf, isPlainRecordType, plainTypeHook, type WriteTap } from '../formats/avro/plain-types.js';
 import { createSingleObjectCodec, SingleObjectDecodeError, schemaFingerprint } from '../formats/avro/single-object.js';
 import { EVENT_TYPES, type CanonicalEvent, type EventType } from './events.js';
-import { formatPath, ValidationError, type FieldError } from './validation.js';
+import { describeValue, formatPath, ValidationError, type FieldError } from './validation.js';
 
 const SCHEMA_DIR = new URL('../../schemas/', import.meta.url);
 /** Publish this file's text (e.g. to a schema registry): avsc's `schema({ exportAttrs })` drops enum defaults. */
@@ -113,7 +113,7 @@ function mismatch(expected: Type, value: unknown): string {
   const wanted = expected.typeName.startsWith('union:')
     ? (expected as types.UnwrappedUnionType).types.map((t) => t.name ?? t.typeName).join(' | ')
     : (expected.name ?? expected.typeName);
-  return `expected ${wanted}, got ${JSON.stringify(value) ?? 'nothing'}`;
+  return `expected ${wanted}, got ${value === undefined ? 'nothing' : describeValue(value)}`;
 }
 
 /** Throws on a wrapped union below the envelope: its values would decode into avsc's branch objects, not plain values. */
@@ -144,7 +144,7 @@ export function createEventCodec(reader: Type, writers: Iterable<Type> = []): Ev
     payload: (tap, payload, event) => {
       const index = payloadIndex.get(event.type as string);
       // encode() checked the type; anything else reaching here is not an event.
-      if (index === undefined) throw new Error(`unknown event type ${JSON.stringify(event.type)}`);
+      if (index === undefined) throw new Error(`unknown event type ${describeValue(event.type)}`);
       tap.writeLong(index);
       payloadTypes[index]!._write(tap, payload);
     },
@@ -164,7 +164,7 @@ export function createEventCodec(reader: Type, writers: Iterable<Type> = []): Ev
     }),
   );
   function unknownType(event: CanonicalEvent): FieldError[] {
-    return [{ path: 'type', message: `unknown event type ${JSON.stringify(event.type)}` }];
+    return [{ path: 'type', message: `unknown event type ${describeValue(event.type)}` }];
   }
 
   function toAvro(event: CanonicalEvent, branch: PayloadBranch): AvroEvent {
@@ -197,7 +197,7 @@ export function createEventCodec(reader: Type, writers: Iterable<Type> = []): Ev
     // Already the plain object (eventAvroType's records), but for the payload's union wrapper.
     const record = codec.decode(bytes) as AvroEvent;
     const branch = branches.get(record.type);
-    if (branch === undefined) throw malformed(bytes, `unknown type ${JSON.stringify(record.type)}`);
+    if (branch === undefined) throw malformed(bytes, `unknown type ${describeValue(record.type)}`);
     const payload = record.payload[branch.name];
     if (payload === undefined) throw malformed(bytes, `type is ${record.type} but the payload is not a ${branch.name}`);
     record.payload = payload as Record<string, unknown>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AdminAction, Alert, ComplianceAssessment, ConfigSnapshot, PolicyDecision, TrustChange } from './payloads.js';
 import { EpochMillis, EventId, IpAddress, Name, Severity, Tags, Timestamp, TrustStatus } from './primitives.js';
+import { describeValue } from './validation.js';
 
 /** The system that reported the event (CEF's device vendor / product / version). */
 export const EventSource = z.strictObject({
@@ -105,12 +106,13 @@ export const IngestEvent = z.discriminatedUnion(
   [ingestVariant('trust.change'), keyedByTarget(ingestVariant('policy.decision')), ingestVariant('admin.action'), ingestVariant('config.snapshot')],
   {
     error: (issue) => {
-      const type = (issue.input as { type?: unknown } | undefined)?.type;
+      if (typeof issue.input !== 'object' || issue.input === null || Array.isArray(issue.input)) return `an event must be a JSON object, got ${describeValue(issue.input)}`;
+      const type = (issue.input as { type?: unknown }).type;
       if (typeof type === 'string' && (DERIVED_TYPES as readonly string[]).includes(type)) {
         return `${type} is derived by trustwire and cannot be ingested`;
       }
       if (type === undefined) return `required: one of ${INGESTIBLE_TYPES.join(', ')}`;
-      return `unknown event type ${JSON.stringify(type)}: expected one of ${INGESTIBLE_TYPES.join(', ')}`;
+      return `unknown event type ${describeValue(type)}: expected one of ${INGESTIBLE_TYPES.join(', ')}`;
     },
   },
 );

@@ -94,3 +94,27 @@ test('a field the schema does not know is reported, though encoding would drop i
   const event = { ...fixture('alert'), correlationId: 'abc' } as unknown as CanonicalEvent;
   assert.deepEqual(eventAvroFieldErrors(event), [{ path: '(root)', message: 'unknown field correlationId (not in trustwire.Event)' }]);
 });
+
+test('an array or map count no bytes left could hold is refused as truncated, without looping or allocating for it', () => {
+  const alert = fixture('alert') as EventOf<'alert'>;
+  const bytes = encodeEvent(alert);
+  const relatedId = Buffer.from(alert.payload.relatedEventIds[0]!);
+  // relatedEventIds: the count (one item: zigzag 2), the id's length (zigzag 72), the id.
+  const at = bytes.indexOf(Buffer.concat([Buffer.from([0x02, relatedId.length * 2]), relatedId]));
+  assert.ok(at > 0);
+  const huge = Buffer.from([0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]); // 2^62 - 1 items
+  const hostile = Buffer.concat([bytes.subarray(0, at), huge, bytes.subarray(at + 1)]);
+  const started = performance.now();
+  assertDecodeFailure(hostile, 'truncated', /truncated Avro body/);
+  assert.ok(performance.now() - started < 100, 'refused at once');
+});
+
+test('a negative string length is refused, not read backwards', () => {
+  const event = fixture('admin.action');
+  const bytes = encodeEvent(event);
+  const id = Buffer.from(event.id);
+  const at = bytes.indexOf(Buffer.concat([Buffer.from([id.length * 2]), id]));
+  const hostile = Buffer.from(bytes);
+  hostile[at] = 0x03; // zigzag -2
+  assert.throws(() => decodeEvent(hostile), SingleObjectDecodeError);
+});

@@ -19,10 +19,13 @@
  *   do not take (a short non-ASCII string, a value of the wrong type) goes to avsc's own
  *   writer, which writes or throws exactly as it did. The event's payload union is written
  *   by `model/avro.ts` (`createRecordWriter`'s custom field writers).
+ * - Reading is bounded by the bytes there are: an array or map block counting more entries
+ *   than bytes are left ends the read as truncated, where avsc would allocate and loop for
+ *   each counted entry (a 10-byte varint can count 2^63).
  *
  * Validation, resolution rules and error messages stay avsc's. `_createConstructor`,
- * `_createWriter`, `_read`, `_write` and the tap's `pos`/`buf`/`readLong`/`readString`/
- * `writeLong`/`writeString`/`writeBinary` are internals of avsc 5.7 (pinned in package.json;
+ * `_createWriter`, `_read`, `_skip`, `_write` and the tap's `pos`/`buf`/`readLong`/`readString`/
+ * `skipString`/`_invalidate`/`writeLong`/`writeString`/`writeBinary` are internals of avsc 5.7 (pinned in package.json;
  * the event-avro tests cover them, test/unit/event-avro-encode.test.ts against avsc's own writers).
  */
 import avro from 'avsc';
@@ -39,6 +42,8 @@ interface Tap {
   pos: number;
   readLong(): number;
   readString(): string;
+  skipString(): void;
+  _invalidate(): void;
 }
 
 /** What avsc's writers see of the tap. */
@@ -61,6 +66,7 @@ type RecordTypeConstructor = new (schema: avro.Schema, opts: avro.ForSchemaOptio
 const RecordType = avro.types.RecordType as unknown as RecordTypeConstructor;
 const StringType = avro.types.StringType as unknown as new () => Type;
 const MapType = avro.types.MapType as unknown as new (schema: avro.Schema, opts: avro.ForSchemaOptions) => Type;
+const ArrayType = avro.types.ArrayType as unknown as new (schema: avro.Schema, opts: avro.ForSchemaOptions) => Type;
 
 function isNullable(type: Type): boolean {
   return type.typeName.startsWith('union:') && (type as unknown as { types: readonly Type[] }).types.some((branch) => branch.typeName === 'null');
@@ -101,7 +107,7 @@ let body: Buffer | undefined;
 let text: string | undefined;
 
 /** A string at the tap, cut from the latin1 text when it is ASCII and `decodeFrom` is decoding this buffer. */
-function readString(tap: Tap): string {
+function readString(tap: Tap): string | undefined {
   const buf = tap.buf;
   if (buf === body) {
     const at = tap.pos;
@@ -179,7 +185,7 @@ export function writeString(tap: WriteTap, s: string): void {
 
 class PlainStringType extends StringType {
   // avsc's resolvers call a string reader's `_read` detached from its type: no `this` here.
-  _read(tap: Tap): string {
+  _read(tap: Tap): string | undefined {
     return readString(tap);
   }
 
@@ -190,8 +196,12 @@ class PlainStringType extends StringType {
 }
 
 class PlainMapType extends MapType {
-  /** avsc's map reader (also its resolvers', `this` being the resolver) with `readString` for the keys. */
-  _read(this: { valuesType: { _read(tap: Tap): unknown } }, tap: Tap): Record<string, unknown> {
+  /**
+   * avsc's map reader (also its resolvers', `this` being the resolver) with `readString` for
+   * the keys, bounded: a block counting more entries than bytes are left ends the read as
+   * truncated (each entry's key takes a byte at least), where avsc would loop for each.
+   */
+  _read(this: { valuesType: { _read(tap: Tap): unknown } }, tap: Tap): Record<string, unknown> | undefined {
     const values = this.valuesType;
     const out: Record<string, unknown> = {};
     let n: number;
@@ -200,12 +210,24 @@ class PlainMapType extends MapType {
         n = -n;
         tap.readLong(); // a block's size in bytes, for skipping it
       }
+      if (n > tap.buf.length - tap.pos) return invalidate(tap);
       while (n-- > 0) {
-        const key = readString(tap);
-        out[key] = values._read(tap);
+        const key = readString(tap) as string; // undefined only once the tap is invalid, and the map dropped
+        const value = values._read(tap);
+        // An own `__proto__` entry, as JSON.parse makes it, not a new prototype for the map.
+        if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+        else out[key] = value;
       }
     }
     return out;
+  }
+
+  /** avsc's skip (of a field the reader lacks), bounded as the read. */
+  _skip(this: { valuesType: { _skip(tap: Tap): void } }, tap: Tap): void {
+    skipBlocks(tap, (t) => {
+      t.skipString();
+      this.valuesType._skip(t);
+    });
   }
 
   /** avsc's map writer with `writeString` for the keys. */
@@ -224,6 +246,73 @@ class PlainMapType extends MapType {
     }
     tap.writeLong(0);
   }
+}
+
+/** Whether a value of `type` may take no bytes at all: then a count says nothing about the bytes it needs. */
+function mayTakeNoBytes(type: Type): boolean {
+  if (type.typeName === 'null') return true;
+  if (type.typeName === 'fixed') return (type as unknown as { size: number }).size === 0;
+  if (type.typeName === 'record' || type.typeName === 'error') {
+    // Fields not there yet: the record is still being built around this very array, which takes a byte.
+    const fields = (type as unknown as { fields?: readonly FieldLike[] }).fields;
+    return fields !== undefined && fields.every((field) => mayTakeNoBytes(field.type));
+  }
+  return false;
+}
+
+class PlainArrayType extends ArrayType {
+  constructor(schema: avro.Schema, opts: avro.ForSchemaOptions) {
+    super(schema, opts);
+    const items = (this as unknown as { itemsType: Type }).itemsType;
+    if (mayTakeNoBytes(items)) throw new Error(`arrays of ${items.name ?? items.typeName}, which may take no bytes, cannot be bounded by the bytes left`);
+  }
+
+  /**
+   * avsc's array reader (also its resolvers'), bounded as the map's: a block counting more
+   * items than bytes are left ends the read as truncated, where avsc would allocate an array
+   * of that length and loop for each item.
+   */
+  _read(this: { itemsType: { _read(tap: Tap): unknown } }, tap: Tap): unknown[] | undefined {
+    const items = this.itemsType;
+    const out: unknown[] = [];
+    let n: number;
+    while ((n = tap.readLong()) !== 0) {
+      if (n < 0) {
+        n = -n;
+        tap.readLong(); // a block's size in bytes, for skipping it
+      }
+      if (n > tap.buf.length - tap.pos) return invalidate(tap);
+      while (n-- > 0) out.push(items._read(tap));
+    }
+    return out;
+  }
+
+  /** avsc's skip (of a field the reader lacks), bounded as the read. */
+  _skip(this: { itemsType: { _skip(tap: Tap): void } }, tap: Tap): void {
+    skipBlocks(tap, (t) => this.itemsType._skip(t));
+  }
+}
+
+/** Skips an array's or map's blocks, `skipItem` for each entry, bounded by the bytes left. */
+function skipBlocks(tap: Tap, skipItem: (tap: Tap) => void): void {
+  let n: number;
+  while ((n = tap.readLong()) !== 0) {
+    if (n < 0) {
+      // A block with its size: jumped over, unless the size would move the tap back or past the end.
+      const size = tap.readLong();
+      if (size < 0 || size > tap.buf.length - tap.pos) return void invalidate(tap);
+      tap.pos += size;
+      continue;
+    }
+    if (n > tap.buf.length - tap.pos) return void invalidate(tap);
+    while (n-- > 0) skipItem(tap);
+  }
+}
+
+/** Marks the read failed, as avsc does: `decode` then answers offset -1 and drops the value. */
+function invalidate(tap: Tap): undefined {
+  tap._invalidate();
+  return undefined;
 }
 
 // ---- record writers -----------------------------------------------------------------------
@@ -361,6 +450,7 @@ export function plainTypeHook(schema: avro.Schema, opts: avro.ForSchemaOptions):
   // `"string"` references reach here as `{type: "string"}`, once per registry.
   if (definition.type === 'string') return new PlainStringType();
   if (definition.type === 'map') return new PlainMapType(schema, opts);
+  if (definition.type === 'array') return new PlainArrayType(schema, opts);
   return undefined;
 }
 

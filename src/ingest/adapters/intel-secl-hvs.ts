@@ -34,6 +34,8 @@
 import { z } from 'zod';
 import type { IngestEventInput } from '../../model/events.js';
 import type { AttestationFault, FlavorKind, FlavorResult } from '../../model/payloads.js';
+import { Name, refuseControlCharacters, rfc3339Millis } from '../../model/primitives.js';
+import { describeValue, quoted } from '../../model/validation.js';
 import { AdapterOptions, ATTESTATION_SYSTEM, clampText, defined, parseOrThrow } from './common.js';
 
 const WHAT = 'invalid Intel SecL HVS report';
@@ -50,11 +52,10 @@ const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 const Uuid = z.string().regex(UUID_TEXT, { message: 'must be a UUID' });
 
 // Go's time.Time in JSON: RFC 3339 with up to nanoseconds and a zone.
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
 const GoTime = z.string().transform((text, ctx) => {
-  const ms = RFC3339.test(text) ? Date.parse(text) : Number.NaN;
+  const ms = rfc3339Millis(text);
   if (Number.isInteger(ms) && ms >= 0) return ms;
-  ctx.addIssue({ code: 'custom', message: `must be an RFC 3339 date-time with a zone, got ${JSON.stringify(text)}` });
+  ctx.addIssue({ code: 'custom', message: `must be an RFC 3339 date-time with a zone that exists, got ${quoted(text)}` });
   return z.NEVER;
 });
 
@@ -64,7 +65,7 @@ const PcrIndex = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const digits = typeof value === 'number' ? String(value) : PcrIndexText.exec(value)?.[1];
   const index = digits === undefined ? Number.NaN : Number(digits);
   if (Number.isInteger(index) && index >= 0 && index <= 23) return index;
-  ctx.addIssue({ code: 'custom', message: `must be a PCR index 0-23 ("pcr_N"), got ${JSON.stringify(value)}` });
+  ctx.addIssue({ code: 'custom', message: `must be a PCR index 0-23 ("pcr_N"), got ${describeValue(value)}` });
   return z.NEVER;
 });
 
@@ -82,7 +83,8 @@ const ExpectedPcr = z.looseObject({
 });
 
 const Fault = z.looseObject({
-  fault_name: z.string().min(1).max(256),
+  // The fault's name in the event.
+  fault_name: Name,
   description: z.string().optional(),
   pcr_index: PcrIndex.optional(),
   pcr_bank: PcrBank.optional(),
@@ -98,7 +100,8 @@ const RuleResult = z.looseObject({
   rule: z.looseObject({
     rule_name: z.string().min(1).max(256),
     expected_pcr: ExpectedPcr.nullable().optional(),
-    tags: z.record(z.string().min(1).max(256), z.string().max(1024)).nullable().optional(),
+    // The host's asset tags in the event.
+    tags: z.record(Name, z.string().max(1024)).nullable().optional(),
   }),
   flavor_id: Uuid.nullable().optional(),
   faults: z.array(Fault).nullable().optional(),
@@ -138,7 +141,7 @@ const Report = z.looseObject({
   }),
   host_info: z
     .looseObject({
-      host_name: z.string().max(256).optional(),
+      host_name: z.string().max(256).check(refuseControlCharacters).optional(),
       hardware_uuid: z.union([z.literal(''), Uuid]).optional(),
     })
     .nullable()

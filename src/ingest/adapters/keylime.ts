@@ -30,6 +30,10 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { IngestEventInput } from '../../model/events.js';
 import type { AttestationFault, FlavorKind, FlavorResult } from '../../model/payloads.js';
+import { Name } from '../../model/primitives.js';
+import { quoted } from '../../model/validation.js';
+import { parseJson } from '../body.js';
+import { DEFAULT_INGEST_LIMITS, withinLimits, type IngestLimits } from '../limits.js';
 import { AdapterOptions, ATTESTATION_SYSTEM, clampText, defined, fieldError, parseOrThrow, renderValue } from './common.js';
 
 const WHAT = 'invalid Keylime revocation notification';
@@ -65,7 +69,7 @@ const ASCTIME = /^(Sun|Mon|Tue|Wed|Thu|Fri|Sat) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug
 const AsctimeWallClock = z.string().transform((text, ctx) => {
   const match = ASCTIME.exec(text);
   const fail = (why: string) => {
-    ctx.addIssue({ code: 'custom', message: `${why}, got ${JSON.stringify(text)}` });
+    ctx.addIssue({ code: 'custom', message: `${why}, got ${quoted(text)}` });
     return z.NEVER;
   };
   if (!match) return fail('must be asctime text such as "Thu Nov 26 17:11:20 2026"');
@@ -91,12 +95,13 @@ const Body = z.looseObject({
 
 const Message = z.looseObject({
   type: z.string().refine((type) => type === 'revocation', { message: 'only "revocation" notifications are understood' }),
-  agent_id: z.string().min(1).max(256),
+  // The host id (the Kafka key), the host name and the fault name: refused here, by their Keylime names.
+  agent_id: Name,
   /** The agent's contact address: an IP address, or a host name where Keylime was given one. */
-  ip: z.string().min(1).max(256),
+  ip: Name,
   event_time: AsctimeWallClock,
   // Absent when the verifier revokes without a failure event.
-  event_id: z.string().min(1).max(256).optional(),
+  event_id: Name.optional(),
   severity_label: z.string().min(1).max(64).optional(),
   context: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
 });
@@ -118,22 +123,20 @@ type Context = z.output<typeof Context>;
 
 const PCR_IN_EVENT = /(?:^|\.)(?:invalid|missing|unused)_pcr_(\d+)$/;
 
-/** Converts the body Keylime's verifier POSTs to its revocation webhook into a `trust.change` event. */
-export function fromKeylime(body: unknown, opts: KeylimeAdapterOptions = {}): IngestEventInput {
+/**
+ * Converts the body Keylime's verifier POSTs to its revocation webhook into a `trust.change`
+ * event. `msg` and `msg.context` are JSON text inside it: each is held to `limits` as a body is.
+ */
+export function fromKeylime(body: unknown, opts: KeylimeAdapterOptions = {}, limits: IngestLimits = DEFAULT_INGEST_LIMITS): IngestEventInput {
   const options = parseOrThrow(KeylimeAdapterOptions, opts, 'invalid Keylime adapter options', 'opts');
   const { msg: text } = parseOrThrow(Body, body, WHAT);
 
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw fieldError(WHAT, 'msg', `must be JSON text: ${(error as Error).message}`);
-  }
+  const parsed = withinLimits(parseJson(text, WHAT, 'msg'), limits, WHAT, { path: ['msg'] });
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw fieldError(WHAT, 'msg', 'must be the JSON text of an object');
   }
   const msg = parseOrThrow(Message, parsed, WHAT, 'msg');
-  const context = msg.context === undefined ? undefined : parseOrThrow(Context, contextObject(msg.context), WHAT, 'msg.context');
+  const context = msg.context === undefined ? undefined : parseOrThrow(Context, contextObject(msg.context, limits), WHAT, 'msg.context');
 
   const flavors: z.input<typeof FlavorResult>[] = [];
   if (msg.event_id !== undefined) {
@@ -161,15 +164,16 @@ export function fromKeylime(body: unknown, opts: KeylimeAdapterOptions = {}): In
 }
 
 /** `context` is JSON text of a dict; tolerate a plain message the way Keylime's own Event does. */
-function contextObject(context: string | Record<string, unknown>): Record<string, unknown> {
+function contextObject(context: string | Record<string, unknown>, limits: IngestLimits): Record<string, unknown> {
   if (typeof context !== 'string') return context;
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(context);
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+    value = JSON.parse(context);
   } catch {
-    // not JSON: a message
+    return { message: context }; // not JSON: a message
   }
-  return { message: context };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { message: context };
+  return withinLimits(value as Record<string, unknown>, limits, WHAT, { path: ['msg', 'context'] });
 }
 
 function pcrOfEvent(eventId: string): number | undefined {

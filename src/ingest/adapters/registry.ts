@@ -1,5 +1,6 @@
 import type { IngestEventInput } from '../../model/events.js';
 import { ValidationError } from '../../model/validation.js';
+import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../limits.js';
 import { stableEventId } from '../stable-id.js';
 import { fromIntelSeclReport, fromIntelSeclReportCollection, type IntelSeclAdapterOptions } from './intel-secl-hvs.js';
 import { fromKeylime, type KeylimeAdapterOptions } from './keylime.js';
@@ -11,14 +12,19 @@ export interface AdapterSettings {
 export type AdapterName = keyof AdapterSettings;
 export const ADAPTER_NAMES: readonly AdapterName[] = ['keylime', 'intel-secl-hvs'];
 
+const WHAT_HVS = 'invalid Intel SecL HVS report';
+
 /**
  * Turns one upstream document into trust.change events, each with an id stable across resends
- * of the same document. HVS takes one report, an array of reports, or `{reports: [...]}`.
+ * of the same document. HVS takes one report, an array of reports, or `{reports: [...]}`; a
+ * document that holds no report is refused (a 202 for nothing would hide a broken sender).
+ * `limits` bound the JSON text a document carries inside (Keylime's `msg`).
  */
-export function adapt(name: AdapterName, document: unknown, settings: AdapterSettings = {}): IngestEventInput[] {
-  if (name === 'keylime') return [withStableId(fromKeylime(document, settings.keylime), document)];
+export function adapt(name: AdapterName, document: unknown, settings: AdapterSettings = {}, limits: IngestLimits = DEFAULT_INGEST_LIMITS): IngestEventInput[] {
+  if (name === 'keylime') return [withStableId(fromKeylime(document, settings.keylime, limits), document)];
   const options = settings['intel-secl-hvs'];
   if (Array.isArray(document)) {
+    if (document.length === 0) throw new ValidationError(WHAT_HVS, [{ path: '(root)', message: 'the array holds no report' }]);
     return document.map((report, index) => {
       try {
         return withStableId(fromIntelSeclReport(report, options), report);
@@ -29,7 +35,9 @@ export function adapt(name: AdapterName, document: unknown, settings: AdapterSet
   }
   if (typeof document === 'object' && document !== null && 'reports' in document) {
     const reports = (document as { reports?: unknown }).reports;
-    return fromIntelSeclReportCollection(document, options).map((event, index) => withStableId(event, Array.isArray(reports) ? reports[index] : event));
+    const events = fromIntelSeclReportCollection(document, options).map((event, index) => withStableId(event, Array.isArray(reports) ? reports[index] : event));
+    if (events.length === 0) throw new ValidationError(WHAT_HVS, [{ path: 'reports', message: `holds no report (${reports === null ? 'null' : 'an empty array'})` }]);
+    return events;
   }
   return [withStableId(fromIntelSeclReport(document, options), document)];
 }
@@ -42,8 +50,5 @@ function withStableId(event: IngestEventInput, document: unknown): IngestEventIn
 /** Places a report's errors in the array it came in: `[2].trust_information.OVERALL`. */
 function prefixPaths(error: unknown, prefix: string): unknown {
   if (!(error instanceof ValidationError)) return error;
-  return new ValidationError(
-    error.summary,
-    error.details.map((detail) => ({ ...detail, path: detail.path === '(root)' ? prefix : `${prefix}.${detail.path}` })),
-  );
+  return error.withPaths((path) => (path === '(root)' ? prefix : `${prefix}.${path}`));
 }
