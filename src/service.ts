@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config, KafkaSettings } from './config/schema.js';
+import { ActivityView } from './activity/view.js';
+import { activityRoutes } from './api/activity.js';
 import { complianceRoutes } from './api/compliance.js';
 import { connectorRoutes } from './api/connectors.js';
 import { dlqRoutes } from './api/dlq.js';
@@ -79,6 +81,9 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
   const compliance = complianceSettings(config);
   const complianceView = await ComplianceView.start(client, config.kafka.topics.enriched, logger);
   components.push(() => complianceView.health?.snapshot());
+  // The host-state view knows a host's trust when its changelog is ahead of the enriched topic.
+  const activityView = await ActivityView.start(client, config.kafka.topics.enriched, logger, { hostTrust: (hostId) => view.host(hostId)?.trust });
+  components.push(() => activityView.health?.snapshot());
   const processor = config.processor.enabled
     ? await startProcessor({
         client,
@@ -117,6 +122,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     adapters: config.adapters,
     bodyLimitBytes: config.http.bodyLimitBytes,
     maxEventsPerRequest: config.http.maxEventsPerRequest,
+    limits: { maxDepth: config.http.maxNestingDepth, maxStringLength: config.http.maxStringLength, maxKeysPerObject: config.http.maxKeysPerObject },
   });
   await server.register(hostRoutes, { view });
   await server.register(complianceRoutes, { view: complianceView, templates: compliance.templates });
@@ -135,6 +141,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
   });
   const host = connectors;
   await server.register(connectorRoutes, { host, registry: metrics.registry });
+  await server.register(activityRoutes, { activity: activityView, hosts: view, compliance: complianceView, connectors: host });
   await server.register(dlqRoutes, { config, baseDir: configBaseDir(config), client, producer, logger });
   try {
     await server.listen({ host: config.http.host, port: config.http.port });
@@ -145,6 +152,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     await processor?.stop();
     await view.stop();
     await complianceView.stop();
+    await activityView.stop();
     writer.close();
     await producer.disconnect();
     await probe.stop();
@@ -165,6 +173,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         await processor?.stop();
         await view.stop();
         await complianceView.stop();
+        await activityView.stop();
         writer.close();
         const last = producer;
         producer = undefined;

@@ -34,6 +34,11 @@ const GUARDED: Array<{ method: 'GET' | 'POST'; path: string; scope: 'ingest' | '
   { method: 'GET', path: '/v1/compliance/hosts/esx-01', scope: 'read' },
   { method: 'GET', path: '/v1/connectors', scope: 'read' },
   { method: 'GET', path: '/metrics', scope: 'read' },
+  { method: 'GET', path: '/v1/overview', scope: 'read' },
+  { method: 'GET', path: '/v1/activity', scope: 'read' },
+  { method: 'GET', path: '/v1/alerts', scope: 'read' },
+  { method: 'GET', path: '/v1/hosts/esx-01/history', scope: 'read' },
+  { method: 'GET', path: '/v1/stream', scope: 'read' },
   { method: 'GET', path: '/v1/dlq', scope: 'admin' },
   { method: 'POST', path: '/v1/dlq/replay', scope: 'admin' },
 ];
@@ -90,7 +95,7 @@ describe('the API answers only callers with a token that carries the scope', () 
         const response = await call(route.method, route.path, token, route.method === 'POST' ? '{}' : undefined);
         assert.equal(response.status, 403, `${name} ${route.method} ${route.path}`);
         const body = (await response.json()) as { error: string; details: unknown[] };
-        assert.equal(body.error, `token ${name} lacks the ${route.scope} scope that ${route.method} ${route.path.replace(/esx-01$/, ':id').replace(/(keylime|intel-secl-hvs)$/, ':name')} needs`);
+        assert.equal(body.error, `token ${name} lacks the ${route.scope} scope that ${route.method} ${route.path.replace(/esx-01(\/history)?$/, ':id$1').replace(/(keylime|intel-secl-hvs)$/, ':name')} needs`);
       }
     }
   });
