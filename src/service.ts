@@ -4,6 +4,7 @@ import { ActivityView } from './activity/view.js';
 import { activityRoutes } from './api/activity.js';
 import { complianceRoutes } from './api/compliance.js';
 import { connectorRoutes } from './api/connectors.js';
+import { dashboardRoutes } from './api/dashboard.js';
 import { dlqRoutes } from './api/dlq.js';
 import { ComplianceView } from './compliance/view.js';
 import { complianceSettings } from './compliance/settings.js';
@@ -142,6 +143,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
   const host = connectors;
   await server.register(connectorRoutes, { host, registry: metrics.registry });
   await server.register(activityRoutes, { activity: activityView, hosts: view, compliance: complianceView, connectors: host });
+  await server.register(dashboardRoutes);
   await server.register(dlqRoutes, { config, baseDir: configBaseDir(config), client, producer, logger });
   try {
     await server.listen({ host: config.http.host, port: config.http.port });

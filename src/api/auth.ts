@@ -18,8 +18,11 @@ export function needs(scope: Scope) {
   return { config: { scope } };
 }
 
-/** Routes anyone may call: a load balancer's probes carry no token. */
-const OPEN_ROUTES = new Set(['/healthz', '/readyz']);
+/**
+ * Routes anyone may call: a load balancer's probes carry no token, and the dashboard's page
+ * shell (HTML, CSS, scripts: no data) must load before it can ask for one.
+ */
+const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/', '/dashboard/:file']);
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -127,10 +127,14 @@ test('`trustwire start` on the embedded default: reuses the local broker, takes 
     assert.ok(feed, `the banner names the SIEM feed:\n${stderr}`);
     assert.match(stderr, /embedded: \{ simulation: \{ enabled: false \} \}/, 'the banner says how to turn the simulation off');
     await eventually(() => existsSync(feed) && /^<\d+>1 \S+ \S+ trustwire - trust\.change .*CEF:0\|trustwire\|/m.test(readFileSync(feed, 'utf8')), `CEF lines in ${feed}`, 30_000, 250);
+    // What the dashboard shows: the simulated pools, their hosts attested, sensitive VMs placed.
     await eventually(async () => {
-      const { hosts } = (await (await fetch(`${url}/v1/hosts`, { headers: { authorization: `Bearer ${token}` } })).json()) as { hosts: Array<{ pool?: string }> };
-      return hosts.some((host) => host.pool === 'tcp-gold-fra1');
-    }, "the simulated pool's hosts in /v1/hosts", 30_000, 250);
+      const overview = (await (await fetch(`${url}/v1/overview`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+        hosts: { byPool: Array<{ pool: string | null; trusted: number }> };
+        sensitiveWorkloads: unknown[];
+      };
+      return overview.hosts.byPool.some((pool) => pool.pool === 'tcp-gold-fra1' && pool.trusted > 0) && overview.sensitiveWorkloads.length > 0;
+    }, 'a living pool in /v1/overview', 30_000, 250);
   } finally {
     child.kill('SIGTERM');
     const code = await new Promise((resolve) => child.once('exit', resolve));
