@@ -1,4 +1,7 @@
+import { RESTORE_MARKER_KEY } from './stage.js';
 import { HostState, SeenIds, UserState } from './state.js';
+
+export { RESTORE_MARKER_KEY };
 
 /**
  * The changelog `trustwire.host-state`: one compacted record per key, JSON, pinned to the
@@ -8,7 +11,6 @@ import { HostState, SeenIds, UserState } from './state.js';
 export const HOST_KEY_PREFIX = 'host:';
 export const USER_KEY_PREFIX = 'user:';
 export const SEEN_KEY_PREFIX = 'seen:';
-export const RESTORE_MARKER_KEY = '\u0000trustwire.restore-marker';
 
 export type ChangelogEntry =
   | { kind: 'host'; state: HostState }
