@@ -14,6 +14,7 @@ import { startConnectors } from './runtime/host.js';
 import { ConnectorMetrics } from './runtime/metrics.js';
 import { createServer } from './api/server.js';
 import { HostStateView } from './processor/host-view.js';
+import { byUserGroup, startUserStage } from './processor/users.js';
 import { processorGroup, startProcessor } from './processor/worker.js';
 import { createKafkaClient } from './kafka/client.js';
 import { createRecordProducer, type RecordProducer } from './kafka/producer.js';
@@ -36,6 +37,8 @@ export function trustwireTopics(kafka: KafkaSettings): TopicSpec[] {
     // Only the latest state of each host matters: compaction keeps the changelog small.
     { topic: kafka.topics.hostState, ...base, config: { 'cleanup.policy': 'compact' } },
     { topic: kafka.topics.dlq, ...base },
+    { topic: kafka.topics.byUser, ...base },
+    { topic: kafka.topics.userState, ...base, config: { 'cleanup.policy': 'compact' } },
   ];
 }
 
@@ -99,6 +102,19 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       })
     : undefined;
   if (processor) components.push(() => processor.health.snapshot());
+  // The fleet-wide per-user detections run wherever the processor does, in a group of their own.
+  const userStage = config.processor.enabled
+    ? await startUserStage({
+        client,
+        topics: config.kafka.topics,
+        rules: config.processor,
+        logger,
+        groupId: byUserGroup(config.kafka.groupPrefix),
+        failureExitMs,
+        ...(onFatal !== undefined && { onFatal }),
+      })
+    : undefined;
+  if (userStage) components.push(() => userStage.health.snapshot());
 
   let connectors: ConnectorHost | undefined;
   const readiness = (): Readiness => {
@@ -151,6 +167,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     // Not listening is not running: close what started, and name the option to change.
     await server.close().catch(() => undefined);
     await host.stop(0);
+    await userStage?.stop();
     await processor?.stop();
     await view.stop();
     await complianceView.stop();
@@ -172,7 +189,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       closing ??= (async () => {
         await server.close();
         await host.stop(config.runtime.shutdownGraceMs);
-        await processor?.stop();
+        await userStage?.stop();
+    await processor?.stop();
         await view.stop();
         await complianceView.stop();
         await activityView.stop();

@@ -3,6 +3,7 @@ import { createKafkaClient } from '../kafka/client.js';
 import { ensureTopics } from '../kafka/topics.js';
 import { createLogger } from '../log.js';
 import { HostStateView } from '../processor/host-view.js';
+import { byUserGroup, startUserStage } from '../processor/users.js';
 import { processorGroup, startProcessor } from '../processor/worker.js';
 import { trustwireTopics } from '../service.js';
 import { exitNow, lifecycle } from './lifecycle.js';
@@ -32,9 +33,19 @@ export async function run(args: string[]): Promise<number> {
     failureExitMs: config.runtime.failureExitMs,
     onFatal: life.fatal,
   });
-  process.stderr.write(`processor running in group ${groupId} on ${config.kafka.brokers.join(',')}\n`);
+  const userStage = await startUserStage({
+    client,
+    topics: config.kafka.topics,
+    rules: config.processor,
+    logger,
+    groupId: byUserGroup(config.kafka.groupPrefix),
+    failureExitMs: config.runtime.failureExitMs,
+    onFatal: life.fatal,
+  });
+  process.stderr.write(`processor running in group ${groupId} (and the by-user stage in ${byUserGroup(config.kafka.groupPrefix)}) on ${config.kafka.brokers.join(',')}\n`);
   return exitNow(
     await life.run(async () => {
+      await userStage.stop();
       await processor.stop();
       await view.stop();
     }),

@@ -24,6 +24,8 @@ export function configSchema(baseDir: string) {
       enriched: z.string().min(1).default('trustwire.enriched').describe('canonical enriched events the sinks consume'),
       hostState: z.string().min(1).default('trustwire.host-state').describe("compacted changelog of each host's state"),
       dlq: z.string().min(1).default('trustwire.dlq').describe('what could not be processed or delivered, with the reason'),
+      byUser: z.string().min(1).default('trustwire.by-user').describe("internal: denied and failed admin actions, enriched, keyed by user id, for the fleet-wide per-user detections"),
+      userState: z.string().min(1).default('trustwire.user-state').describe("internal: compacted changelog of each user's recent attempts (the by-user stage's state)"),
     })
     .prefault({});
 

@@ -127,3 +127,8 @@ export function recordSize(record: { key: string; value: Buffer | null; headers?
   if (record.headers !== undefined) for (const [k, v] of Object.entries(record.headers)) size += k.length + v.length + 8;
   return size;
 }
+
+/** The partition a key lands on among `partitions`, as every trustwire producer (and Java's default partitioner) places it. */
+export function partitionOfKey(key: string, partitions: number): number {
+  return compatibilityPartitioner(undefined as never, Buffer.from(key)) % partitions;
+}

@@ -21,6 +21,7 @@ export const ALERT_SEVERITY = {
   'placement.asset-tag-mismatch': 7,
   'admin.success-on-untrusted-host': 7,
   'admin.repeated-denials': 6,
+  'admin.denial-spraying': 7,
   'trust.flapping': 5,
   'compliance.high-severity-regression': 7,
   'compliance.below-threshold': 6,
@@ -68,6 +69,30 @@ export function alertEvent(trigger: CanonicalEvent, host: HostState, spec: Alert
     tenant: trigger.tenant,
     payload: { rule: spec.rule, title: clampText(spec.title), relatedEventIds: related, details },
     enrichment: enrichmentOf(host),
+  });
+}
+
+/**
+ * An alert about a user, raised fleet-wide by the by-user stage: it names the host of the event
+ * that tipped it, enriched as that event was; its time `at` is its newest attempt's and its id
+ * hashes the attempts and the user (not a host), so the same attempts raise it under the same
+ * id in whatever order their partitions delivered them.
+ */
+export function userAlertEvent(trigger: CanonicalEvent, userId: string, spec: AlertSpec, at: number = trigger.time): EventOf<'alert'> {
+  const related = [...new Set(spec.relatedEventIds)].slice(-RELATED_MAX);
+  const details: Record<string, string> = {};
+  for (const [key, value] of Object.entries(spec.details)) if (value !== undefined) details[key] = clampText(value, DETAIL_MAX);
+  return defined({
+    id: stableEventId(at, `${spec.rule}|${[...related].sort().join(',')}|user:${userId}`),
+    type: 'alert' as const,
+    time: at,
+    ingestTime: trigger.ingestTime,
+    source: { ...ALERT_SOURCE },
+    host: trigger.host,
+    severity: spec.severity,
+    tenant: trigger.tenant,
+    payload: { rule: spec.rule, title: clampText(spec.title), relatedEventIds: related, details },
+    enrichment: trigger.enrichment,
   });
 }
 
@@ -207,6 +232,30 @@ export function repeatedDenialsAlert(
       threshold: String(rule.threshold),
       windowMs: String(rule.windowMs),
       firstAttemptAt: new Date(Math.min(...attempts.map((attempt) => attempt.time))).toISOString(),
+    },
+  };
+}
+
+/** One user denied or failed on `distinctHosts` hosts within the window: trying door after door. */
+export function denialSprayingAlert(
+  event: EventOf<'admin.action'>,
+  attempts: readonly { time: number; eventId: string; hostId?: string | undefined }[],
+  rule: ProcessorRules['spraying'],
+): AlertSpec {
+  const { user } = event.payload;
+  const hosts = [...new Set(attempts.map((attempt) => attempt.hostId).filter((id): id is string => id !== undefined))].sort();
+  return {
+    rule: 'admin.denial-spraying',
+    title: `${user.name ?? user.id} was denied on ${hosts.length} hosts within ${duration(rule.windowMs)}`,
+    severity: ALERT_SEVERITY['admin.denial-spraying'],
+    relatedEventIds: attempts.map((attempt) => attempt.eventId),
+    details: {
+      user: user.id,
+      userName: user.name,
+      hosts: hosts.join(', '),
+      distinctHosts: String(hosts.length),
+      threshold: String(rule.distinctHosts),
+      windowMs: String(rule.windowMs),
     },
   };
 }

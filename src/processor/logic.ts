@@ -12,18 +12,16 @@ import {
   highSeverityRegressionAlert,
   flappingAlert,
   placementAlerts,
-  repeatedDenialsAlert,
   sensitiveWorkloadAlert,
   unalerted,
   type AlertSpec,
 } from './alerts.js';
 import { enrichmentOf, geolocationOf, newHostState, type HostRef } from './enrichment.js';
-import { SEEN_IDS_PER_HOST, type HostState, type ProcessorRules, type UserState } from './state.js';
+import { SEEN_IDS_PER_HOST, type HostState, type ProcessorRules } from './state.js';
 
 /** The state of one input partition, as the worker holds it in memory. */
 export interface PartitionState {
   hosts: Map<string, HostState>;
-  users: Map<string, UserState>;
   /** Per host, the ids of its last events (SEEN_IDS_PER_HOST), to drop a resent one. */
   seen: Map<string, string[]>;
   /**
@@ -69,7 +67,7 @@ function workloadHosts(state: PartitionState): Map<string, string> {
 
 /** An empty partition state. */
 export function emptyPartitionState(): PartitionState {
-  return { hosts: new Map(), users: new Map(), seen: new Map() };
+  return { hosts: new Map(), seen: new Map() };
 }
 
 /** Where a VM runs, from a fleet-wide view (other partitions included); may be slightly stale. */
@@ -243,38 +241,9 @@ function applyDecision(event: EventOf<'policy.decision'>, context: Context): Hos
 function applyAdminAction(event: EventOf<'admin.action'>, context: Context): HostState {
   const { target, outcome } = event.payload;
   const host = isVm(target.type) ? vmHost(target.id, context) : viewHost(event.host, context);
+  // Denied and failed attempts are counted per user, fleet-wide, by the by-user stage (src/processor/users.ts).
   if (outcome === 'success') raise(context, adminOnUntrustedAlert(event, host));
-  else recordDeniedAttempt(event, context);
   return host;
-}
-
-/** Attempts a user's state keeps at most: enough for a burst and the resends of its events. */
-const MAX_ATTEMPTS_KEPT = (threshold: number) => Math.max(2 * threshold, 64);
-
-/** Counts a denied or failed attempt against its user; raises at the threshold. */
-function recordDeniedAttempt(event: EventOf<'admin.action'>, context: Context): void {
-  const userId = event.payload.user.id;
-  const user: UserState = context.state.users.get(userId) ?? { userId, attempts: [] };
-  // A reporter's resend carries the same id: it is one attempt, not two.
-  if (user.attempts.some((attempt) => attempt.eventId === event.id)) return;
-  const { deniedAttempts } = context.rules;
-  // The window ends at the newest attempt: events of several hosts share this state, so one
-  // may arrive late, and a late one older than the window counts for nothing.
-  const end = Math.max(event.time, ...user.attempts.map((attempt) => attempt.time));
-  if (!inWindow(event.time, end, deniedAttempts.windowMs)) return;
-  user.attempts = user.attempts.filter((attempt) => inWindow(attempt.time, end, deniedAttempts.windowMs));
-  user.attempts.push({ time: event.time, eventId: event.id });
-  // A burst alerts at `threshold` attempts: older ones in the window only cost time and changelog
-  // bytes, and a user hammering thousands of times in the window must not make each event slower.
-  if (user.attempts.length > MAX_ATTEMPTS_KEPT(deniedAttempts.threshold)) user.attempts = user.attempts.slice(-MAX_ATTEMPTS_KEPT(deniedAttempts.threshold));
-  context.state.users.set(userId, user);
-  context.changed.add(`user:${userId}`); // host state is keyed by the bare host id
-
-  const burst = unalerted(user.attempts, (attempt) => attempt.time, user.alertedAt);
-  if (burst.length >= deniedAttempts.threshold) {
-    user.alertedAt = event.time;
-    raise(context, repeatedDenialsAlert(event, burst, deniedAttempts));
-  }
 }
 
 // ---- hosts ---------------------------------------------------------------------------------

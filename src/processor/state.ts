@@ -68,10 +68,12 @@ export type HostState = z.infer<typeof HostState>;
  */
 export const UserState = z.strictObject({
   userId: Name,
-  /** Event times and ids of recent denied/failed attempts, newest last, pruned to the window. */
-  attempts: z.array(z.strictObject({ time: EpochMillis, eventId: Name })).default([]),
-  /** Time of the last alert raised for this user, so one burst raises one alert. */
+  /** Event times, ids and hosts of recent denied/failed attempts, fleet-wide, newest last, pruned to the window. */
+  attempts: z.array(z.strictObject({ time: EpochMillis, eventId: Name, hostId: Name.optional() })).default([]),
+  /** Time of the last repeated-denials alert raised for this user, so one burst raises one alert. */
   alertedAt: EpochMillis.optional(),
+  /** Time of the last spraying alert, likewise. */
+  sprayAlertedAt: EpochMillis.optional(),
 });
 export type UserState = z.infer<typeof UserState>;
 
@@ -94,10 +96,17 @@ export const ProcessorRules = z.strictObject({
     .describe('how long the group waits for a silent processor (a crashed one) before moving its partitions to the others'),
   deniedAttempts: z
     .strictObject({
-      threshold: z.number().int().min(1).default(5).describe('denied or failed admin attempts by one user that raise an alert'),
+      threshold: z.number().int().min(1).default(5).describe('denied or failed admin attempts by one user, fleet-wide, that raise an alert'),
       windowMs: z.number().int().min(1000).default(10 * 60_000),
     })
     .prefault({}),
+  spraying: z
+    .strictObject({
+      distinctHosts: z.number().int().min(2).default(5).describe('distinct hosts on which one user was denied or failed that raise an alert'),
+      windowMs: z.number().int().min(1000).default(10 * 60_000),
+    })
+    .prefault({})
+    .describe('one user denied on many hosts within the window (spraying), counted fleet-wide'),
   flapping: z
     .strictObject({
       threshold: z.number().int().min(2).default(4).describe('trusted⇄untrusted changes of one host that raise an alert'),

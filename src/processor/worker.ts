@@ -15,7 +15,8 @@ import type { Logger } from '../log.js';
 import { decodeEvent, encodeEvent } from '../model/avro.js';
 import { CanonicalEvent } from '../model/events.js';
 import { fieldErrors, ValidationError } from '../model/validation.js';
-import { decodeChangelog, encodeState, hostKey, SEEN_KEY_PREFIX, seenKey, USER_KEY_PREFIX, userKey } from './changelog.js';
+import { decodeChangelog, encodeState, HOST_KEY_PREFIX, hostKey, SEEN_KEY_PREFIX, seenKey } from './changelog.js';
+import { byUserKey } from './users.js';
 import { emptyPartitionState, processEvent, type ComplianceSettings, type LocateWorkload, type PartitionState } from './logic.js';
 import { startStage, type StageLogic } from './stage.js';
 import type { ProcessorRules } from './state.js';
@@ -67,13 +68,12 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
     empty: emptyPartitionState,
     restore(state, key, value) {
       const entry = decodeChangelog(key, value);
+      // `user:` entries are from before users were counted fleet-wide (src/processor/users.ts): passed over.
       if (entry === null) {
-        if (key.startsWith(USER_KEY_PREFIX)) state.users.delete(key.slice(USER_KEY_PREFIX.length));
-        else if (key.startsWith(SEEN_KEY_PREFIX)) state.seen.delete(key.slice(SEEN_KEY_PREFIX.length));
-        else state.hosts.delete(key.slice(key.indexOf(':') + 1));
+        if (key.startsWith(SEEN_KEY_PREFIX)) state.seen.delete(key.slice(SEEN_KEY_PREFIX.length));
+        else if (key.startsWith(HOST_KEY_PREFIX)) state.hosts.delete(key.slice(HOST_KEY_PREFIX.length));
       } else if (entry.kind === 'host') state.hosts.set(entry.state.hostId, entry.state);
       else if (entry.kind === 'seen') state.seen.set(entry.hostId, entry.ids);
-      else if (entry.kind === 'user') state.users.set(entry.state.userId, entry.state);
     },
     process: processRecord,
     stateRecord,
@@ -109,6 +109,9 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
       encoded = [];
     }
     out.push(...encoded);
+    // Detections about a user see the whole fleet: the enriched event goes to the by-user stage, keyed by the user.
+    const userId = byUserKey(event);
+    if (userId !== undefined && encoded.length > 0) out.push({ ...encoded[0]!, topic: topics.byUser, key: userId });
     for (const key of result.changed) changed.add(key);
     changed.add(seenKey(event.host.id));
   }
@@ -160,10 +163,6 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
     if (key.startsWith(SEEN_KEY_PREFIX)) {
       const ids = state.seen.get(key.slice(SEEN_KEY_PREFIX.length));
       return { key, value: ids ? encodeState(ids) : null };
-    }
-    if (key.startsWith(USER_KEY_PREFIX)) {
-      const user = state.users.get(key.slice(USER_KEY_PREFIX.length));
-      return { key: userKey(key.slice(USER_KEY_PREFIX.length)), value: user ? encodeState(user) : null };
     }
     const host = state.hosts.get(key);
     return { key: hostKey(key), value: host ? encodeState(host) : null };

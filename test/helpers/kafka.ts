@@ -32,6 +32,8 @@ export function testConfig(yaml = ''): Config {
     enriched: `test.${suffix}.enriched`,
     hostState: `test.${suffix}.host-state`,
     dlq: `test.${suffix}.dlq`,
+    byUser: `test.${suffix}.by-user`,
+    userState: `test.${suffix}.user-state`,
   };
   config.kafka.groupPrefix = `test-${suffix}`;
   config.http.port = 0;

@@ -13,7 +13,7 @@ const snapshot = (name: string, time: number): EventOf<'config.snapshot'> => {
   // One host throughout, whichever fixture it reports.
   return CanonicalEvent.parse({ ...event, host: { id: 'esx-fra1-19', name: 'esx-fra1-19.dc.example.net', pool: 'tcp-gold-fra1' }, id: `019ac1a2-${String(time % 10000).padStart(4, '0')}-7000-8000-000000000001`, time, ingestTime: time }) as EventOf<'config.snapshot'>;
 };
-const fresh = (): PartitionState => ({ hosts: new Map(), users: new Map(), seen: new Map() });
+const fresh = (): PartitionState => ({ hosts: new Map(), seen: new Map() });
 const kinds = (outputs: CanonicalEvent[]) => outputs.map((o) => (o.type === 'alert' ? `alert:${o.payload.rule}` : o.type));
 
 test('a snapshot yields its assessment against each applicable template, then the alert when it falls below the threshold', () => {
