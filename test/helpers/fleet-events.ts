@@ -19,9 +19,10 @@ export interface FleetEvent extends Record<string, unknown> {
 
 /**
  * Event number `n` of a stream over `hosts` hosts (`<prefix>-0` ...), one host after another:
- * mostly successful admin actions on the host; every tenth round of the fleet a trust change
- * that flips the host between untrusted and trusted, so state, enrichment and alerts
- * (flapping, admin success on an untrusted host) are part of the work.
+ * mostly successful admin actions on the host, every 50th one denied (three users take turns);
+ * every tenth round of the fleet a trust change that flips the host between untrusted and
+ * trusted, so state, enrichment and alerts (flapping, admin success on an untrusted host,
+ * repeated denials and spraying across the fleet) are part of the work.
  */
 export function fleetEvent(n: number, hosts: number, prefix = 'host'): FleetEvent {
   const hostId = `${prefix}-${n % hosts}`;
@@ -43,12 +44,21 @@ export function fleetEvent(n: number, hosts: number, prefix = 'host'): FleetEven
     };
   }
   const { error: _error, ...admin } = ADMIN.payload;
+  // Every 50th event one of three users is denied, on whichever host is next: the by-user stage
+  // counts them across every partition, and its alerts are part of the work too.
+  const denied = n % 50 === 49;
   return {
     ...ADMIN,
     id: uuidv7(),
     host: { id: hostId },
     time,
-    payload: { ...admin, outcome: 'success', target: { type: 'host', id: hostId }, requestId: `req-${n}` },
+    payload: {
+      ...admin,
+      ...(denied && { user: { id: `intruder-${Math.floor(n / 150) % 3}`, name: `intruder-${Math.floor(n / 150) % 3}` } }),
+      outcome: denied ? 'denied' : 'success',
+      target: { type: 'host', id: hostId },
+      requestId: `req-${n}`,
+    },
   };
 }
 
