@@ -88,32 +88,13 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
   // The host-state view knows a host's trust when its changelog is ahead of the enriched topic.
   const activityView = await ActivityView.start(client, config.kafka.topics.enriched, logger, { hostTrust: (hostId) => view.host(hostId)?.trust });
   components.push(() => activityView.health?.snapshot());
+  // What the processor and the by-user stage share; the by-user stage runs wherever the processor does.
+  const stageDeps = { client, topics: config.kafka.topics, rules: config.processor, logger, failureExitMs, ...(onFatal !== undefined && { onFatal }) };
   const processor = config.processor.enabled
-    ? await startProcessor({
-        client,
-        topics: config.kafka.topics,
-        rules: config.processor,
-        logger,
-        locate: view.locate,
-        groupId: processorGroup(config.kafka.groupPrefix),
-        compliance,
-        failureExitMs,
-        ...(onFatal !== undefined && { onFatal }),
-      })
+    ? await startProcessor({ ...stageDeps, locate: view.locate, groupId: processorGroup(config.kafka.groupPrefix), compliance })
     : undefined;
   if (processor) components.push(() => processor.health.snapshot());
-  // The fleet-wide per-user detections run wherever the processor does, in a group of their own.
-  const userStage = config.processor.enabled
-    ? await startUserStage({
-        client,
-        topics: config.kafka.topics,
-        rules: config.processor,
-        logger,
-        groupId: byUserGroup(config.kafka.groupPrefix),
-        failureExitMs,
-        ...(onFatal !== undefined && { onFatal }),
-      })
-    : undefined;
+  const userStage = config.processor.enabled ? await startUserStage({ ...stageDeps, groupId: byUserGroup(config.kafka.groupPrefix) }) : undefined;
   if (userStage) components.push(() => userStage.health.snapshot());
 
   let connectors: ConnectorHost | undefined;

@@ -42,3 +42,21 @@ export function deadLetterHeaders(letter: DeadLetter, now = Date.now()): Record<
     [DLQ_HEADERS.time]: new Date(now).toISOString(),
   };
 }
+
+/** A record as read, as much as a dead letter needs of it. */
+interface DeadRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: Buffer | null;
+}
+
+/** The dead letter of a record: its own key and bytes, and the headers that say where it came from and why. */
+export function deadLetterRecord(record: DeadRecord, letter: Omit<DeadLetter, 'original'>): { key: string; value: Buffer | null; headers: Record<string, string> } {
+  return {
+    key: record.key ?? '',
+    value: record.value,
+    headers: deadLetterHeaders({ ...letter, original: { topic: record.topic, partition: record.partition, offset: record.offset } }),
+  };
+}

@@ -55,21 +55,7 @@ const RELATED_MAX = 1024;
  * failover never raises an alert twice under two ids.
  */
 export function alertEvent(trigger: CanonicalEvent, host: HostState, spec: AlertSpec): EventOf<'alert'> {
-  const related = [...new Set(spec.relatedEventIds)].slice(-RELATED_MAX);
-  const details: Record<string, string> = {};
-  for (const [key, value] of Object.entries(spec.details)) if (value !== undefined) details[key] = clampText(value, DETAIL_MAX);
-  return defined({
-    id: stableEventId(trigger.time, `${spec.rule}|${[...related].sort().join(',')}|${host.hostId}`),
-    type: 'alert' as const,
-    time: trigger.time,
-    ingestTime: trigger.ingestTime,
-    source: { ...ALERT_SOURCE },
-    host: hostIdentityOf(host),
-    severity: spec.severity,
-    tenant: trigger.tenant,
-    payload: { rule: spec.rule, title: clampText(spec.title), relatedEventIds: related, details },
-    enrichment: enrichmentOf(host),
-  });
+  return alertOf(trigger, spec, { host: hostIdentityOf(host), enrichment: enrichmentOf(host), subject: host.hostId, at: trigger.time });
 }
 
 /**
@@ -79,20 +65,28 @@ export function alertEvent(trigger: CanonicalEvent, host: HostState, spec: Alert
  * id in whatever order their partitions delivered them.
  */
 export function userAlertEvent(trigger: CanonicalEvent, userId: string, spec: AlertSpec, at: number = trigger.time): EventOf<'alert'> {
+  return alertOf(trigger, spec, { host: trigger.host, enrichment: trigger.enrichment, subject: `user:${userId}`, at });
+}
+
+function alertOf(
+  trigger: CanonicalEvent,
+  spec: AlertSpec,
+  about: { host: CanonicalEvent['host']; enrichment: CanonicalEvent['enrichment']; subject: string; at: number },
+): EventOf<'alert'> {
   const related = [...new Set(spec.relatedEventIds)].slice(-RELATED_MAX);
   const details: Record<string, string> = {};
   for (const [key, value] of Object.entries(spec.details)) if (value !== undefined) details[key] = clampText(value, DETAIL_MAX);
   return defined({
-    id: stableEventId(at, `${spec.rule}|${[...related].sort().join(',')}|user:${userId}`),
+    id: stableEventId(about.at, `${spec.rule}|${[...related].sort().join(',')}|${about.subject}`),
     type: 'alert' as const,
-    time: at,
+    time: about.at,
     ingestTime: trigger.ingestTime,
     source: { ...ALERT_SOURCE },
-    host: trigger.host,
+    host: about.host,
     severity: spec.severity,
     tenant: trigger.tenant,
     payload: { rule: spec.rule, title: clampText(spec.title), relatedEventIds: related, details },
-    enrichment: trigger.enrichment,
+    enrichment: about.enrichment,
   });
 }
 

@@ -10,7 +10,7 @@ import type { KafkaClient } from '../kafka/client.js';
 import type { IncomingRecord } from '../kafka/reader.js';
 import type { TransactionalRecord } from '../kafka/transactional.js';
 import { TYPE_HEADER } from '../ingest/writer.js';
-import { deadLetterHeaders } from '../dlq/headers.js';
+import { deadLetterRecord } from '../dlq/headers.js';
 import type { Logger } from '../log.js';
 import { decodeEvent, encodeEvent } from '../model/avro.js';
 import type { CanonicalEvent, EventOf } from '../model/events.js';
@@ -89,12 +89,7 @@ export function startUserStage(options: UserStageOptions): Promise<RunningStage>
     } catch (error) {
       // Only the processor writes this topic: an undecodable record is kept, with the reason, not lost.
       log.warn({ partition: record.partition, offset: record.offset, error: (error as Error).message }, 'record dead-lettered');
-      out.push({
-        topic: topics.dlq,
-        key: record.key ?? '',
-        value: record.value,
-        headers: deadLetterHeaders({ original: { topic: record.topic, partition: record.partition, offset: record.offset }, component: 'by-user stage', stage: 'decode', error: error as Error, attempts: 1 }),
-      });
+      out.push({ topic: topics.dlq, ...deadLetterRecord(record, { component: 'by-user stage', stage: 'decode', error: error as Error, attempts: 1 }) });
       return;
     }
     if (event.type !== 'admin.action') return;

@@ -5,7 +5,7 @@
  * exactly-once machinery is the stage's, src/processor/stage.ts; this file is what an event does).
  */
 import type { Config } from '../config/schema.js';
-import { deadLetterHeaders } from '../dlq/headers.js';
+import { deadLetterRecord } from '../dlq/headers.js';
 import type { KafkaClient } from '../kafka/client.js';
 import type { ComponentHealth } from '../kafka/health.js';
 import type { IncomingRecord } from '../kafka/reader.js';
@@ -145,18 +145,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
   function deadLetter(record: IncomingRecord, stage: string, error: Error, out: TransactionalRecord[]): void {
     counts.deadLettered++;
     log.warn({ partition: record.partition, offset: record.offset, stage, error: error.message }, 'event dead-lettered');
-    out.push({
-      topic: topics.dlq,
-      key: record.key ?? '',
-      value: record.value,
-      headers: deadLetterHeaders({
-        original: { topic: record.topic, partition: record.partition, offset: record.offset },
-        component: 'processor',
-        stage,
-        error,
-        attempts: 1,
-      }),
-    });
+    out.push({ topic: topics.dlq, ...deadLetterRecord(record, { component: 'processor', stage, error, attempts: 1 }) });
   }
 
   function stateRecord(key: string, state: PartitionState): { key: string; value: Buffer | null } {

@@ -15,7 +15,7 @@ import { startGroupConsumer, type BatchOutcome, type GroupBatch, type GroupConsu
 import type { HealthSnapshot } from '../kafka/health.js';
 import type { RecordProducer } from '../kafka/producer.js';
 import type { IncomingRecord } from '../kafka/reader.js';
-import { deadLetterHeaders } from '../dlq/headers.js';
+import { deadLetterRecord } from '../dlq/headers.js';
 import type { Logger } from '../log.js';
 import { decodeEvent } from '../model/avro.js';
 import { CanonicalEvent } from '../model/events.js';
@@ -253,15 +253,8 @@ export class ConnectorRunner {
     await this.#deps.producer.send(
       this.#deps.topics.dlq,
       letters.map(({ record, stage, error, attempts }) => ({
-        key: record.key ?? '',
+        ...deadLetterRecord(record, { component: name, stage, error, attempts }),
         value: record.value ?? Buffer.alloc(0),
-        headers: deadLetterHeaders({
-          original: { topic: record.topic, partition: record.partition, offset: record.offset },
-          component: name,
-          stage,
-          error,
-          attempts,
-        }),
       })),
     );
     for (const { stage, error, record } of letters) {

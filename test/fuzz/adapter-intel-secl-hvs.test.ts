@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import { describeRequest, fuzz, FUZZ_RUNS, FUZZ_TIMEOUT_MS, mutatedJson, requestOf, type FuzzRequest, type Random } from '../helpers/fuzz.js';
-import { ingestServer, postAndCheck, type IngestServer } from '../helpers/fuzz-server.js';
+import { ingestServer, postAndCheck, type IngestServer } from '../helpers/ingest-server.js';
 import { readFixture } from '../helpers/fixtures.js';
 
 const REPORTS = ['hvs-report-trusted-asset-tags.json', 'hvs-report-untrusted-platform-pcr0.json', 'hvs-report-v3-untrusted-os-pcr17.json'].map(

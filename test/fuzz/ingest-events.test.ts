@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { describeRequest, fuzz, FUZZ_RUNS, FUZZ_TIMEOUT_MS, mutatedJson, requestOf, type FuzzRequest, type Random } from '../helpers/fuzz.js';
-import { ingestServer, postAndCheck, type IngestServer } from '../helpers/fuzz-server.js';
+import { ingestServer, postAndCheck, type IngestServer } from '../helpers/ingest-server.js';
 import { ingestFixture } from '../helpers/fixtures.js';
 import { INGESTIBLE_TYPES, EVENT_TYPES } from '../../src/model/events.js';
 

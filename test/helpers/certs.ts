@@ -1,41 +1,53 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+export interface CertificateFiles {
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+}
+
+function openssl(args: string[], cwd: string): void {
+  const result = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`openssl ${args.join(' ')} failed:\n${result.stderr}`);
+}
+
+/** A CA, a server certificate for `localhost` / 127.0.0.1, and a client certificate, made with the openssl CLI in `dir`. */
+export function makeCertificates(dir: string): CertificateFiles {
+  const days = ['-days', '2'];
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', ...days, '-subj', '/CN=trustwire test CA'], dir);
+  for (const [name, cn, ext] of [
+    ['server', 'localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth'],
+    ['client', 'trustwire-client', 'extendedKeyUsage=clientAuth'],
+  ] as const) {
+    writeFileSync(join(dir, `${name}.ext`), `${ext}\n`);
+    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
+    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, ...days, '-extfile', `${name}.ext`], dir);
+  }
+  return {
+    ca: join(dir, 'ca.pem'),
+    serverCert: join(dir, 'server.pem'),
+    serverKey: join(dir, 'server.key'),
+    clientCert: join(dir, 'client.pem'),
+    clientKey: join(dir, 'client.key'),
+  };
+}
+
 export interface TestCertificates {
   dir: string;
-  /** File paths of the PEMs. */
-  files: { ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string; otherCa: string };
+  /** File paths of the PEMs; `otherCa` signed none of the others. */
+  files: CertificateFiles & { otherCa: string };
   pem(name: keyof TestCertificates['files']): string;
 }
 
-/**
- * A CA, a server certificate for 127.0.0.1/localhost and a client certificate it signed, and a
- * second CA that signed nothing of these: made with the openssl CLI, as an operator would.
- */
+/** `makeCertificates` in a temporary folder, and a second CA that signed nothing of these. */
 export function makeTestCertificates(): TestCertificates {
   const dir = mkdtempSync(join(tmpdir(), 'trustwire-certs-'));
-  const at = (name: string) => join(dir, name);
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  const ca = (name: string) =>
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${name}`, '-keyout', at(`${name}.key`), '-out', at(`${name}.pem`));
-  ca('test-ca');
-  ca('other-ca');
-  const leaf = (name: string, extensions: string) => {
-    writeFileSync(at(`${name}.ext`), extensions);
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-keyout', at(`${name}.key`), '-out', at(`${name}.csr`));
-    openssl('x509', '-req', '-in', at(`${name}.csr`), '-CA', at('test-ca.pem'), '-CAkey', at('test-ca.key'), '-CAcreateserial', '-days', '2', '-extfile', at(`${name}.ext`), '-out', at(`${name}.pem`));
-  };
-  leaf('server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  leaf('client', 'extendedKeyUsage=clientAuth\n');
-  const files = {
-    ca: at('test-ca.pem'),
-    serverCert: at('server.pem'),
-    serverKey: at('server.key'),
-    clientCert: at('client.pem'),
-    clientKey: at('client.key'),
-    otherCa: at('other-ca.pem'),
-  };
+  mkdirSync(join(dir, 'other'));
+  const files = { ...makeCertificates(dir), otherCa: makeCertificates(join(dir, 'other')).ca };
   return { dir, files, pem: (name) => readFileSync(files[name], 'utf8') };
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext, TLSSocket } from 'node:tls';
 import type { ConformanceHarness, SinkBehaviour } from '../../src/runtime/kit.js';
-import { makeCertificates } from '../services/rsyslog.js';
+import { makeCertificates } from './certs.js';
 
 /**
  * A syslog-over-TLS receiver (RFC 5425: octet-counted frames) for the conformance kit. A plain

@@ -17,6 +17,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileS
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { makeCertificates } from '../helpers/certs.js';
 
 export type Listener = 'udp' | 'tcp' | 'tcpLf' | 'tls' | 'relp' | 'relpTls';
 
@@ -82,32 +83,6 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-function openssl(args: string[], cwd: string): void {
-  const result = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`openssl ${args.join(' ')} failed:\n${result.stderr}`);
-}
-
-/** A CA, a server certificate for `localhost` / 127.0.0.1, and a client certificate. */
-export function makeCertificates(dir: string): { ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string } {
-  const days = ['-days', '2'];
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', ...days, '-subj', '/CN=trustwire test CA'], dir);
-  for (const [name, cn, ext] of [
-    ['server', 'localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth'],
-    ['client', 'trustwire-client', 'extendedKeyUsage=clientAuth'],
-  ] as const) {
-    writeFileSync(join(dir, `${name}.ext`), `${ext}\n`);
-    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, ...days, '-extfile', `${name}.ext`], dir);
-  }
-  return {
-    ca: join(dir, 'ca.pem'),
-    serverCert: join(dir, 'server.pem'),
-    serverKey: join(dir, 'server.key'),
-    clientCert: join(dir, 'client.pem'),
-    clientKey: join(dir, 'client.key'),
-  };
 }
 
 const TEMPLATE = [

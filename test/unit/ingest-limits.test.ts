@@ -9,7 +9,7 @@ import { adapt } from '../../src/ingest/adapters/registry.js';
 import { parseJsonDocument } from '../../src/ingest/body.js';
 import { MAX_FIELD_ERRORS, MORE_PATH, ValidationError } from '../../src/model/validation.js';
 import { ingestFixture, readFixture } from '../helpers/fixtures.js';
-import { ingestServer, MAX_ANSWER_BYTES, post, type IngestServer } from '../helpers/fuzz-server.js';
+import { ingestServer, MAX_ANSWER_BYTES, post, type IngestServer } from '../helpers/ingest-server.js';
 
 let server: IngestServer;
 before(async () => {

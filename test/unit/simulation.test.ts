@@ -2,58 +2,25 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { apiToken, SCOPES } from '../../src/api/auth.js';
-import { createServer } from '../../src/api/server.js';
 import { loadTemplates } from '../../src/compliance/load.js';
-import { Secret } from '../../src/config/secret.js';
 import { SimulationSettings, startSimulation, type SimulationStats } from '../../src/embedded/simulation.js';
-import { ingestRoutes } from '../../src/ingest/routes.js';
-import { EventWriter } from '../../src/ingest/writer.js';
-import type { OutgoingRecord, RecordMetadata, RecordProducer } from '../../src/kafka/producer.js';
 import { silentLogger } from '../../src/log.js';
 import { decodeEvent } from '../../src/model/avro.js';
 import type { CanonicalEvent, EventOf } from '../../src/model/events.js';
 import { emptyPartitionState, processEvent } from '../../src/processor/logic.js';
 import { byUserKey, recordUserAttempt } from '../../src/processor/users.js';
-import type { UserState } from '../../src/processor/state.js';
-import { ProcessorRules } from '../../src/processor/state.js';
+import { ProcessorRules, type UserState } from '../../src/processor/state.js';
+import { eventually } from '../helpers/eventually.js';
+import { FUZZ_TOKEN, ingestServer } from '../helpers/ingest-server.js';
 
-const TOKEN = 'simulation-test-token';
+const TOKEN = FUZZ_TOKEN;
 const T0 = Date.UTC(2026, 10, 26, 17, 0, 0);
 
-class RecordingProducer implements RecordProducer {
-  readonly sent: OutgoingRecord[] = [];
-  async send(_topic: string, records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
-    this.sent.push(...records);
-    return [];
-  }
-  async check(): Promise<void> {}
-  async disconnect(): Promise<void> {}
-}
-
-/** The real server and ingest routes (auth, adapters, validation), Kafka replaced by a recording producer. */
+/** The real server and ingest routes (auth, adapters, validation), listening, Kafka replaced by a recording producer. */
 async function ingestService() {
-  const bodyLimitBytes = 1024 * 1024;
-  const producer = new RecordingProducer();
-  const writer = new EventWriter(producer, 'trustwire.events', silentLogger);
-  const app = createServer({
-    logger: silentLogger,
-    bodyLimitBytes,
-    readiness: () => ({ ready: true, components: [] }),
-    tokens: [apiToken('dev', SCOPES, { token: new Secret(TOKEN, 'inline') })],
-    rateLimit: { requestsPerSecond: 1e6, burst: 1e6 },
-    requestTimeoutMs: 10_000,
-  });
-  await app.register(ingestRoutes, { writer, adapters: {}, bodyLimitBytes, maxEventsPerRequest: 1000 });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  return {
-    url,
-    events: (): CanonicalEvent[] => producer.sent.map((record) => decodeEvent(record.value)),
-    async close() {
-      writer.close();
-      await app.close();
-    },
-  };
+  const server = await ingestServer();
+  const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
+  return { url, events: (): CanonicalEvent[] => server.producer.sent.map((record) => decodeEvent(record.value)), close: () => server.close() };
 }
 
 /** A clock that moves a second with every request, so a run of a few hundred requests spans minutes of event time. */
@@ -69,13 +36,7 @@ function clockedFetch(answer: (url: string, init: RequestInit) => Promise<Respon
   return { fetch: fetchAndTick, now: () => clock, calls };
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+const until = (condition: () => boolean, what: string) => eventually(condition, what, 20_000, 5);
 
 const settings = (overrides: Partial<SimulationSettings> = {}) => SimulationSettings.parse({ tickMs: 1, seed: 7, ...overrides });
 const total = (stats: SimulationStats, field: keyof SimulationStats['admin.action']) => Object.values(stats).reduce((sum, counts) => sum + counts[field], 0);

@@ -25,6 +25,7 @@ import { silentLogger } from '../../src/log.js';
 import type { CanonicalEvent, EventOf } from '../../src/model/events.js';
 import type { SendError, SinkConnector } from '../../src/runtime/contract.js';
 import { EpoReceiver, readEpoEvents, systemNames } from '../helpers/epo-receiver.js';
+import { parseCef } from '../helpers/cef-reader.js';
 import { eventFixture } from '../helpers/fixtures.js';
 import { parseConcatenated } from '../helpers/hec-receiver.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -64,46 +65,6 @@ function plain<T extends 'trust.change' | 'admin.action'>(type: T): EventOf<T> {
 }
 
 // ---- readers, written from the specs, independent of the writers ----------------------------
-
-interface ParsedCef {
-  header: string[];
-  extension: Map<string, string>;
-}
-
-/** CEF: `CEF:` then 7 header fields split at unescaped pipes; keys end at unescaped `=`, a value runs to the space before the next key. */
-function parseCef(line: string): ParsedCef {
-  assert.ok(line.startsWith('CEF:'), line);
-  const header: string[] = [];
-  let field = '';
-  let i = 4;
-  for (; header.length < 7; i++) {
-    const c = line[i];
-    assert.ok(c !== undefined, `header ends early: ${line}`);
-    if (c === '\\') field += line[++i];
-    else if (c === '|') {
-      header.push(field);
-      field = '';
-    } else field += c;
-  }
-  const ext = line.slice(i);
-  const equals: number[] = [];
-  for (let j = 0; j < ext.length; j++) {
-    if (ext[j] === '\\') j++;
-    else if (ext[j] === '=') equals.push(j);
-  }
-  const extension = new Map<string, string>();
-  let keyStart = 0;
-  equals.forEach((eq, k) => {
-    const key = ext.slice(keyStart, eq);
-    assert.match(key, /^[A-Za-z0-9]+$/, `a key made of letters and digits, got ${JSON.stringify(key)}`);
-    assert.ok(!extension.has(key), `key ${key} appears twice`);
-    const next = equals[k + 1];
-    const end = next === undefined ? ext.length : ext.lastIndexOf(' ', next);
-    extension.set(key, ext.slice(eq + 1, end).replace(/\\([\\=nr])/g, (_m, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : c)));
-    keyStart = end + 1;
-  });
-  return { header, extension };
-}
 
 /** LEEF 2.0: five header fields after `LEEF:2.0|`, then attributes split at the delimiter, each split at its first `=`. */
 function parseLeef(line: string): { header: string[]; attributes: Map<string, string> } {

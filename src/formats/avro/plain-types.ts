@@ -204,13 +204,8 @@ class PlainMapType extends MapType {
   _read(this: { valuesType: { _read(tap: Tap): unknown } }, tap: Tap): Record<string, unknown> | undefined {
     const values = this.valuesType;
     const out: Record<string, unknown> = {};
-    let n: number;
-    while ((n = tap.readLong()) !== 0) {
-      if (n < 0) {
-        n = -n;
-        tap.readLong(); // a block's size in bytes, for skipping it
-      }
-      if (n > tap.buf.length - tap.pos) return invalidate(tap);
+    for (let n = nextBlockCount(tap); n !== 0; n = nextBlockCount(tap)) {
+      if (n < 0) return undefined;
       while (n-- > 0) {
         const key = readString(tap) as string; // undefined only once the tap is invalid, and the map dropped
         const value = values._read(tap);
@@ -275,13 +270,8 @@ class PlainArrayType extends ArrayType {
   _read(this: { itemsType: { _read(tap: Tap): unknown } }, tap: Tap): unknown[] | undefined {
     const items = this.itemsType;
     const out: unknown[] = [];
-    let n: number;
-    while ((n = tap.readLong()) !== 0) {
-      if (n < 0) {
-        n = -n;
-        tap.readLong(); // a block's size in bytes, for skipping it
-      }
-      if (n > tap.buf.length - tap.pos) return invalidate(tap);
+    for (let n = nextBlockCount(tap); n !== 0; n = nextBlockCount(tap)) {
+      if (n < 0) return undefined;
       while (n-- > 0) out.push(items._read(tap));
     }
     return out;
@@ -291,6 +281,23 @@ class PlainArrayType extends ArrayType {
   _skip(this: { itemsType: { _skip(tap: Tap): void } }, tap: Tap): void {
     skipBlocks(tap, (t) => this.itemsType._skip(t));
   }
+}
+
+/**
+ * The item count of an array's or map's next block: 0 at the end, -1 (the tap invalidated) when
+ * it counts more items than bytes are left (each item takes a byte at least).
+ */
+function nextBlockCount(tap: Tap): number {
+  let n = tap.readLong();
+  if (n < 0) {
+    n = -n;
+    tap.readLong(); // a block's size in bytes, for skipping it
+  }
+  if (n > tap.buf.length - tap.pos) {
+    invalidate(tap);
+    return -1;
+  }
+  return n;
 }
 
 /** Skips an array's or map's blocks, `skipItem` for each entry, bounded by the bytes left. */

@@ -11,6 +11,7 @@ import { decodeEvent } from '../../src/model/avro.js';
 import { CanonicalEvent } from '../../src/model/events.js';
 import { MAX_FIELD_ERRORS } from '../../src/model/validation.js';
 
+/** The token every request of these tests carries (all scopes). */
 export const FUZZ_TOKEN = 'fuzz-token-3b7e';
 
 /** A producer that keeps what it was given: what a request produced is `sent` after it (postAndCheck takes it out again). */
@@ -30,7 +31,10 @@ export interface IngestServer {
   close(): Promise<void>;
 }
 
-/** The ingest routes on the real server (auth, error shape, parsers), Kafka replaced by a recording producer. */
+/**
+ * The ingest routes on the real server (auth, error shape, parsers, adapters), Kafka replaced
+ * by a recording producer: for the fuzzers, the limit tests and the simulation's test.
+ */
 export async function ingestServer(options: { bodyLimitBytes?: number; maxEventsPerRequest?: number } = {}): Promise<IngestServer> {
   const bodyLimitBytes = options.bodyLimitBytes ?? 1024 * 1024;
   const producer = new RecordingProducer();
