@@ -10,7 +10,7 @@ import { Secret } from '../../src/config/secret.js';
 import { partitionOfKey } from '../../src/kafka/producer.js';
 import { silentLogger } from '../../src/log.js';
 import { decodeEvent } from '../../src/model/avro.js';
-import type { EventOf } from '../../src/model/events.js';
+import type { CanonicalEvent, EventOf } from '../../src/model/events.js';
 import { startService, type RunningService } from '../../src/service.js';
 import { eventually } from '../helpers/eventually.js';
 import { ingestFixture } from '../helpers/fixtures.js';
@@ -40,10 +40,10 @@ function hostsInDistinctPartitions(count: number): string[] {
   return [...byPartition.values()];
 }
 
-async function alerts(): Promise<EventOf<'alert'>[]> {
-  const records = await readAll(config.kafka.topics.enriched, 1);
-  return records.map((record) => decodeEvent(record.value!)).filter((event): event is EventOf<'alert'> => event.type === 'alert');
+async function enriched(): Promise<CanonicalEvent[]> {
+  return (await readAll(config.kafka.topics.enriched, 1)).map((record) => decodeEvent(record.value!));
 }
+const alertsOf = (events: CanonicalEvent[]) => events.filter((event): event is EventOf<'alert'> => event.type === 'alert');
 
 test('one user denied 5 times on 5 hosts in 5 partitions raises repeated denials and spraying, each exactly once', async () => {
   const hosts = hostsInDistinctPartitions(5);
@@ -63,9 +63,13 @@ test('one user denied 5 times on 5 hosts in 5 partitions raises repeated denials
     ids.push(...((await response.json()) as { ids: string[] }).ids);
   }
   const rules = (found: EventOf<'alert'>[]) => found.map((alert) => alert.payload.rule).sort();
-  await eventually(async () => rules(await alerts()).length >= 2, 'the fleet-wide alerts', 60_000, 500);
+  await eventually(async () => rules(alertsOf(await enriched())).length >= 2, 'the fleet-wide alerts', 60_000, 500);
   // Read once more after the pipeline is idle: nothing more comes, nothing twice.
-  const found = await alerts();
+  const all = await enriched();
+  // Every posted attempt reached trustwire.enriched exactly once: 5 sent, 5 acknowledged, 5 there, none lost or doubled.
+  assert.equal(ids.length, 5);
+  assert.deepEqual(all.filter((event) => ids.includes(event.id)).map((event) => event.id).sort(), [...ids].sort());
+  const found = alertsOf(all);
   assert.deepEqual(rules(found), ['admin.denial-spraying', 'admin.repeated-denials']);
   for (const alert of found) {
     assert.deepEqual([...alert.payload.relatedEventIds].sort(), [...ids].sort(), `${alert.payload.rule} relates the five attempts`);

@@ -17,6 +17,7 @@ import { after, before, test } from 'node:test';
 import { apiToken } from '../../src/api/auth.js';
 import { Secret } from '../../src/config/secret.js';
 import { createLogger } from '../../src/log.js';
+import { decodeEvent } from '../../src/model/avro.js';
 import { startService, type RunningService } from '../../src/service.js';
 import { eventually } from '../helpers/eventually.js';
 import { ingestFixture } from '../helpers/fixtures.js';
@@ -86,6 +87,8 @@ test('no configured secret shows in logs, errors, statuses, metrics, health, dea
     body: JSON.stringify([ingestFixture('trust.change'), ingestFixture('admin.action')]),
   });
   assert.equal(posted.status, 202, await posted.clone().text());
+  const postedIds = ((await posted.json()) as { ids: string[] }).ids;
+  assert.equal(postedIds.length, 2);
   const read = (path: string) => fetch(`${service.url}${path}`, { headers: { authorization: `Bearer ${SECRETS.readToken}` } }).then((r) => r.text());
 
   // Every connector tried, was refused, and dead-lettered: their errors are now everywhere.
@@ -103,7 +106,16 @@ test('no configured secret shows in logs, errors, statuses, metrics, health, dea
   // The receiver did quote the credentials back: the test would catch a leak.
   assert.match(statuses, /refused|401/);
   const dlq = await readAll(config.kafka.topics.dlq, 1);
-  assert.ok(dlq.length >= 4, `${dlq.length} dead letters`);
+  // Every dead letter is one of the two posted events, and each connector dead-lettered what it took.
+  const lettered = new Map<string, string[]>();
+  for (const record of dlq) {
+    const id = decodeEvent(record.value!).id;
+    assert.ok(postedIds.includes(id), `dead letter ${id} is one of the posted events`);
+    const component = record.headers['trustwire.dlq.component'] ?? '?';
+    lettered.set(component, [...(lettered.get(component) ?? []), id]);
+  }
+  assert.deepEqual([...lettered.keys()].sort(), ['epo', 'hec', 'webhook-bearer', 'webhook-url']);
+  for (const [component, letters] of lettered) assert.equal(new Set(letters).size, letters.length, `${component} dead-lettered no event twice`);
 
   const shown: Record<string, string> = {
     logs: logs.join(''),
