@@ -15,6 +15,7 @@ import { ConnectorMetrics } from './runtime/metrics.js';
 import { createServer } from './api/server.js';
 import { HostStateView } from './processor/host-view.js';
 import { byUserGroup, startUserStage } from './processor/users.js';
+import { byWorkloadGroup, startWorkloadStage } from './processor/workloads.js';
 import { processorGroup, startProcessor } from './processor/worker.js';
 import { createKafkaClient } from './kafka/client.js';
 import { createRecordProducer, type RecordProducer } from './kafka/producer.js';
@@ -39,6 +40,8 @@ export function trustwireTopics(kafka: KafkaSettings): TopicSpec[] {
     { topic: kafka.topics.dlq, ...base },
     { topic: kafka.topics.byUser, ...base },
     { topic: kafka.topics.userState, ...base, config: { 'cleanup.policy': 'compact' } },
+    { topic: kafka.topics.byWorkload, ...base },
+    { topic: kafka.topics.workloadState, ...base, config: { 'cleanup.policy': 'compact' } },
   ];
 }
 
@@ -80,15 +83,15 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
   let producer: RecordProducer | undefined = await createRecordProducer(client, { ackTimeoutMs: config.http.ackTimeoutMs });
   const writer = new EventWriter(producer, config.kafka.topics.events, logger);
   components.push(() => writer.health.snapshot());
-  const view = await HostStateView.start(client, config.kafka.topics.hostState, logger);
-  components.push(() => view.health?.snapshot());
+  const view = await HostStateView.start(client, config.kafka.topics, logger);
+  for (const health of view.health) components.push(() => health.snapshot());
   const compliance = complianceSettings(config);
   const complianceView = await ComplianceView.start(client, config.kafka.topics.enriched, logger);
   components.push(() => complianceView.health?.snapshot());
   // The host-state view knows a host's trust when its changelog is ahead of the enriched topic.
   const activityView = await ActivityView.start(client, config.kafka.topics.enriched, logger, { hostTrust: (hostId) => view.host(hostId)?.trust });
   components.push(() => activityView.health?.snapshot());
-  // What the processor and the by-user stage share; the by-user stage runs wherever the processor does.
+  // What the processor and its stages share; the by-user and by-workload stages run wherever the processor does.
   const stageDeps = { client, topics: config.kafka.topics, rules: config.processor, logger, failureExitMs, ...(onFatal !== undefined && { onFatal }) };
   const processor = config.processor.enabled
     ? await startProcessor({ ...stageDeps, locate: view.locate, groupId: processorGroup(config.kafka.groupPrefix), compliance })
@@ -96,6 +99,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
   if (processor) components.push(() => processor.health.snapshot());
   const userStage = config.processor.enabled ? await startUserStage({ ...stageDeps, groupId: byUserGroup(config.kafka.groupPrefix) }) : undefined;
   if (userStage) components.push(() => userStage.health.snapshot());
+  const workloadStage = config.processor.enabled ? await startWorkloadStage({ ...stageDeps, groupId: byWorkloadGroup(config.kafka.groupPrefix) }) : undefined;
+  if (workloadStage) components.push(() => workloadStage.health.snapshot());
 
   let connectors: ConnectorHost | undefined;
   const readiness = (): Readiness => {
@@ -149,6 +154,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     await server.close().catch(() => undefined);
     await host.stop(0);
     await userStage?.stop();
+    await workloadStage?.stop();
     await processor?.stop();
     await view.stop();
     await complianceView.stop();
@@ -171,7 +177,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         await server.close();
         await host.stop(config.runtime.shutdownGraceMs);
         await userStage?.stop();
-    await processor?.stop();
+        await workloadStage?.stop();
+        await processor?.stop();
         await view.stop();
         await complianceView.stop();
         await activityView.stop();

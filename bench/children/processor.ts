@@ -13,7 +13,7 @@ import { begin, firstFetchClock, main, send } from './ipc.js';
 import { topicId } from './kafka.js';
 
 main(async () => {
-  const { brokers, topics, group } = await begin<{ brokers: string[]; topics: { events: string; enriched: string; hostState: string; dlq: string; byUser: string; userState: string }; group: string }>();
+  const { brokers, topics, group } = await begin<{ brokers: string[]; topics: { events: string; enriched: string; hostState: string; dlq: string; byUser: string; userState: string; byWorkload: string; workloadState: string }; group: string }>();
   const client = createKafkaClient({ brokers, clientId: 'trustwire-bench' }, silentLogger);
   const clock = firstFetchClock(await topicId(client, topics.events));
   void clock.reached.then((at) => send({ type: 'fetching', at }));

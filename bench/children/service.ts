@@ -13,7 +13,7 @@ import { apiToken, SCOPES } from '../../src/api/auth.js';
 main(async () => {
   const { brokers, topics, groupPrefix, token, receiverPort } = await begin<{
     brokers: string[];
-    topics: { events: string; enriched: string; hostState: string; dlq: string; byUser: string; userState: string };
+    topics: { events: string; enriched: string; hostState: string; dlq: string; byUser: string; userState: string; byWorkload: string; workloadState: string };
     groupPrefix: string;
     token: string;
     receiverPort: number;

@@ -19,8 +19,8 @@ export const processor: Scenario = {
   modules: ['output-counter', 'processor'],
   async run(ctx, round) {
     const prefix = `bench.${ctx.run}.processor-${round + 1}-${randomUUID().slice(0, 4)}`;
-    const topics = { events: ctx.topics.events, enriched: `${prefix}.enriched`, hostState: `${prefix}.host-state`, dlq: `${prefix}.dlq`, byUser: `${prefix}.by-user`, userState: `${prefix}.user-state` };
-    const own = [topics.enriched, topics.hostState, topics.dlq, topics.byUser];
+    const topics = { events: ctx.topics.events, enriched: `${prefix}.enriched`, hostState: `${prefix}.host-state`, dlq: `${prefix}.dlq`, byUser: `${prefix}.by-user`, userState: `${prefix}.user-state`, byWorkload: `${prefix}.by-workload`, workloadState: `${prefix}.workload-state` };
+    const own = [topics.enriched, topics.hostState, topics.dlq, topics.byUser, topics.byWorkload];
     for (const topic of own) ctx.extraTopics.add(topic);
     await ensureTopics(
       ctx.client,

@@ -60,7 +60,7 @@ export interface ServiceResult {
 export async function runService(ctx: BenchContext, want: { latency: boolean; outage: boolean }): Promise<ServiceResult> {
   const { options } = ctx;
   const prefix = `bench.${ctx.run}.service`;
-  const topics = { events: `${prefix}.events`, enriched: `${prefix}.enriched`, hostState: `${prefix}.host-state`, dlq: `${prefix}.dlq`, byUser: `${prefix}.by-user`, userState: `${prefix}.user-state` };
+  const topics = { events: `${prefix}.events`, enriched: `${prefix}.enriched`, hostState: `${prefix}.host-state`, dlq: `${prefix}.dlq`, byUser: `${prefix}.by-user`, userState: `${prefix}.user-state`, byWorkload: `${prefix}.by-workload`, workloadState: `${prefix}.workload-state` };
   for (const topic of Object.values(topics)) ctx.extraTopics.add(topic);
   const groupPrefix = `trustwire-bench-${ctx.run}-service`;
   ctx.groups.add(`${groupPrefix}-processor`).add(`${groupPrefix}-sink-bench-syslog`);

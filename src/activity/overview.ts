@@ -2,7 +2,7 @@ import { bandOf, SCORE_BANDS, type ScoreBand } from '../compliance/report.js';
 import type { EventOf } from '../model/events.js';
 import type { TrustStatus } from '../model/primitives.js';
 import { SENSITIVE_LABEL } from '../processor/alerts.js';
-import type { HostState } from '../processor/state.js';
+import type { HostView } from '../processor/host-view.js';
 import type { ConnectorStatus } from '../runtime/runner.js';
 import type { AlertItem } from './items.js';
 
@@ -24,7 +24,7 @@ export interface Overview {
 }
 
 export interface OverviewSources {
-  hosts: readonly HostState[];
+  hosts: readonly HostView[];
   openAlerts: number;
   /** Newest first; the overview shows RECENT_ALERTS of them. */
   recentAlerts: readonly AlertItem[];

@@ -4,6 +4,7 @@ import { ensureTopics } from '../kafka/topics.js';
 import { createLogger } from '../log.js';
 import { HostStateView } from '../processor/host-view.js';
 import { byUserGroup, startUserStage } from '../processor/users.js';
+import { byWorkloadGroup, startWorkloadStage } from '../processor/workloads.js';
 import { processorGroup, startProcessor } from '../processor/worker.js';
 import { trustwireTopics } from '../service.js';
 import { exitNow, lifecycle } from './lifecycle.js';
@@ -19,7 +20,7 @@ export async function run(args: string[]): Promise<number> {
   const logger = createLogger(config.log.level);
   const client = createKafkaClient(config.kafka, logger);
   await ensureTopics(client, trustwireTopics(config.kafka), logger);
-  const view = await HostStateView.start(client, config.kafka.topics.hostState, logger);
+  const view = await HostStateView.start(client, config.kafka.topics, logger);
   const groupId = processorGroup(config.kafka.groupPrefix);
   const life = lifecycle(logger, config.runtime.shutdownGraceMs);
   const processor = await startProcessor({
@@ -42,10 +43,22 @@ export async function run(args: string[]): Promise<number> {
     failureExitMs: config.runtime.failureExitMs,
     onFatal: life.fatal,
   });
-  process.stderr.write(`processor running in group ${groupId} (and the by-user stage in ${byUserGroup(config.kafka.groupPrefix)}) on ${config.kafka.brokers.join(',')}\n`);
+  const workloadStage = await startWorkloadStage({
+    client,
+    topics: config.kafka.topics,
+    rules: config.processor,
+    logger,
+    groupId: byWorkloadGroup(config.kafka.groupPrefix),
+    failureExitMs: config.runtime.failureExitMs,
+    onFatal: life.fatal,
+  });
+  process.stderr.write(
+    `processor running in group ${groupId} (the by-user stage in ${byUserGroup(config.kafka.groupPrefix)}, the by-workload stage in ${byWorkloadGroup(config.kafka.groupPrefix)}) on ${config.kafka.brokers.join(',')}\n`,
+  );
   return exitNow(
     await life.run(async () => {
       await userStage.stop();
+      await workloadStage.stop();
       await processor.stop();
       await view.stop();
     }),

@@ -26,6 +26,12 @@ export function configSchema(baseDir: string) {
       dlq: z.string().min(1).default('trustwire.dlq').describe('what could not be processed or delivered, with the reason'),
       byUser: z.string().min(1).default('trustwire.by-user').describe("internal: denied and failed admin actions, enriched, keyed by user id, for the fleet-wide per-user detections"),
       userState: z.string().min(1).default('trustwire.user-state').describe("internal: compacted changelog of each user's recent attempts (the by-user stage's state)"),
+      byWorkload: z
+        .string()
+        .min(1)
+        .default('trustwire.by-workload')
+        .describe('internal: permitted placements keyed by VM id, hosts that became untrusted (to every partition) and each processor partition\'s progress, for the by-workload stage'),
+      workloadState: z.string().min(1).default('trustwire.workload-state').describe("internal: compacted changelog of each VM's placements (the by-workload stage's state)"),
     })
     .prefault({});
 

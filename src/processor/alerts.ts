@@ -10,6 +10,7 @@ import type { HostState, ProcessorRules } from './state.js';
  * - 9: sensitive workloads run on a host whose measured launch no longer matches;
  * - 8: a workload was let onto an untrusted host: a policy gap, though it may not hold
  *   sensitive data (6 when the host's trust is merely unknown, e.g. not attested yet);
+ * - 8: a sensitive workload left the trusted pools it must run in (it may still be on a trusted host);
  * - 7: a geofence or classification boundary crossed; an admin change made on an untrusted host;
  * - 6, 5: repeated denials and flapping are patterns to look into, not a breach by themselves;
  * - 7: a high-severity hardening rule that passed before now fails (a change made the host weaker);
@@ -19,6 +20,7 @@ export const ALERT_SEVERITY = {
   'trust.sensitive-workload-on-untrusted-host': 9,
   'placement.onto-untrusted-host': 8,
   'placement.asset-tag-mismatch': 7,
+  'placement.outside-trusted-pool': 8,
   'admin.success-on-untrusted-host': 7,
   'admin.repeated-denials': 6,
   'admin.denial-spraying': 7,
@@ -68,6 +70,14 @@ export function userAlertEvent(trigger: CanonicalEvent, userId: string, spec: Al
   return alertOf(trigger, spec, { host: trigger.host, enrichment: trigger.enrichment, subject: `user:${userId}`, at });
 }
 
+/**
+ * An alert about a workload, raised by the by-workload stage: it names the host of the event
+ * that raised it, enriched as that event was; its id hashes the related events and the VM.
+ */
+export function workloadAlertEvent(trigger: CanonicalEvent, vmId: string, spec: AlertSpec): EventOf<'alert'> {
+  return alertOf(trigger, spec, { host: trigger.host, enrichment: trigger.enrichment, subject: `vm:${vmId}`, at: trigger.time });
+}
+
 function alertOf(
   trigger: CanonicalEvent,
   spec: AlertSpec,
@@ -99,30 +109,37 @@ export function unalerted<T>(entries: readonly T[], timeOf: (entry: T) => number
   return alertedAt === undefined ? [...entries] : entries.filter((entry) => timeOf(entry) > alertedAt);
 }
 
-// ---- a. trust.sensitive-workload-on-untrusted-host -----------------------------------------
+// ---- a. trust.sensitive-workload-on-untrusted-host ----------------------------------------
 
-/** One alert naming every sensitive workload of a host that has just become untrusted. */
-export function sensitiveWorkloadAlert(
-  event: EventOf<'trust.change'>,
-  host: HostState,
-  previous: HostState['trust']['status'],
-): AlertSpec | undefined {
-  if (previous === 'untrusted' || host.trust.status !== 'untrusted') return undefined;
-  const sensitive = host.workloads.filter((workload) => workload.labels.includes(SENSITIVE_LABEL));
-  if (sensitive.length === 0) return undefined;
-  const names = sensitive.map((workload) => workload.name ?? workload.id);
-  const { faults } = host.trust;
-  const [noun, verb] = sensitive.length > 1 ? ['workloads', 'run'] : ['workload', 'runs'];
+/** A workload as the by-workload stage judges it: its identity and its labels where it ran. */
+export interface JudgedWorkload {
+  id: string;
+  name?: string | undefined;
+  labels: readonly string[];
+  /** The event id of the decision that put it on the host. */
+  placedBy: string;
+}
+
+/**
+ * A sensitive workload that ran on a host at the moment the host became untrusted: one alert per
+ * workload (the by-workload stage holds each VM's placement in the partition of its id, so a host's
+ * workloads are judged where they live, each exactly once).
+ */
+export function sensitiveWorkloadAlert(event: EventOf<'trust.change'>, workload: JudgedWorkload, previous: string | undefined): AlertSpec | undefined {
+  if (event.payload.status !== 'untrusted' || previous === 'untrusted' || !workload.labels.includes(SENSITIVE_LABEL)) return undefined;
+  const faults = event.payload.flavors.flatMap((flavor) => flavor.faults.map((fault) => ({ ...fault, flavor: flavor.kind })));
+  const name = workload.name ?? workload.id;
   return {
     rule: 'trust.sensitive-workload-on-untrusted-host',
-    title: `Sensitive ${noun} ${names.join(', ')} ${verb} on host ${host.hostId}, which became untrusted`,
+    title: `Sensitive workload ${name} runs on host ${event.host.id}, which became untrusted`,
     severity: ALERT_SEVERITY['trust.sensitive-workload-on-untrusted-host'],
-    relatedEventIds: [event.id],
+    relatedEventIds: [event.id, workload.placedBy],
     details: {
-      workloads: sensitive.map((workload) => workload.id).join(','),
-      workloadNames: names.join(','),
+      workloads: workload.id,
+      workloadNames: name,
+      labels: workload.labels.join(','),
       previousStatus: previous,
-      trustStatus: host.trust.status,
+      trustStatus: event.payload.status,
       attestationService: event.payload.attestationService,
       faultCount: String(faults.length),
       failedFlavors: [...new Set(faults.map((fault) => fault.flavor))].join(','),
@@ -135,9 +152,42 @@ function describeFault(fault: HostState['trust']['faults'][number]): string {
   return `${fault.flavor} ${fault.name}${fault.pcrIndex === undefined ? '' : ` (PCR ${fault.pcrIndex})`}`;
 }
 
+/**
+ * A sensitive workload that carries a trusted pool's requirement was placed or moved onto a host
+ * outside the pools it may run in (`allowed`: the configured trusted pools, or the pool it ran in).
+ */
+export function outsideTrustedPoolAlert(event: EventOf<'policy.decision'>, workload: JudgedWorkload, from: { pool?: string | undefined; hostId?: string | undefined }, allowed: readonly string[]): AlertSpec {
+  const { action, decisionId, policy } = event.payload;
+  const vm = workload.name ?? workload.id;
+  const pool = event.host.pool;
+  return {
+    rule: 'placement.outside-trusted-pool',
+    title: `${action} of sensitive workload ${vm} onto host ${event.host.id} ${pool === undefined ? 'in no pool' : `in pool ${pool}`}, outside ${allowed.length > 1 ? 'its trusted pools' : `its trusted pool ${allowed[0]}`}`,
+    severity: ALERT_SEVERITY['placement.outside-trusted-pool'],
+    relatedEventIds: [event.id],
+    details: {
+      workload: workload.id,
+      workloadName: vm,
+      action,
+      decisionId,
+      policy,
+      pool,
+      allowedPools: allowed.join(','),
+      previousPool: from.pool,
+      previousHost: from.hostId,
+      trustRequirement: event.payload.trustRequirement,
+    },
+  };
+}
+
 // ---- b. placement.onto-untrusted-host, placement.asset-tag-mismatch ------------------------
 
-type Workload = HostState['workloads'][number];
+interface Workload {
+  id: string;
+  name?: string | undefined;
+  labels: readonly string[];
+  requiredTags: Readonly<Record<string, string>>;
+}
 
 /**
  * What is wrong with a permitted placement or migration of `workload` onto `host`. A placement

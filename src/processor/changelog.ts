@@ -40,8 +40,15 @@ export function decodeChangelog(key: string, value: Buffer | null): ChangelogEnt
   if (key === RESTORE_MARKER_KEY) return { kind: 'marker' };
   if (value === null) return null;
   const json: unknown = JSON.parse(value.toString('utf8'));
-  if (key.startsWith(HOST_KEY_PREFIX)) return { kind: 'host', state: HostState.parse(json) };
+  if (key.startsWith(HOST_KEY_PREFIX)) return { kind: 'host', state: HostState.parse(withoutWorkloads(json)) };
   if (key.startsWith(USER_KEY_PREFIX)) return { kind: 'user', state: UserState.parse(json) };
   if (key.startsWith(SEEN_KEY_PREFIX)) return { kind: 'seen', hostId: key.slice(SEEN_KEY_PREFIX.length), ids: SeenIds.parse(json) };
   throw new Error(`not a trustwire changelog key: ${JSON.stringify(key)}`);
+}
+
+/** Host states written before VMs were kept by the by-workload stage listed them: the list is passed over. */
+function withoutWorkloads(json: unknown): unknown {
+  if (json === null || typeof json !== 'object' || !('workloads' in json)) return json;
+  const { workloads: _workloads, ...rest } = json as Record<string, unknown>;
+  return rest;
 }

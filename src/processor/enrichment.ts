@@ -53,7 +53,6 @@ export function newHostState(ref: HostRef, event: { id: string; time: number }):
     trust: { status: 'unknown', faults: [], recentChanges: [] },
     assetTags: {},
     assessments: {},
-    workloads: [],
     lastEventId: event.id,
     updatedAt: event.time,
   };

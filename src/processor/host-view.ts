@@ -3,92 +3,115 @@ import type { ComponentHealth } from '../kafka/health.js';
 import { followTopic } from '../kafka/reader.js';
 import type { Logger } from '../log.js';
 import { decodeChangelog, HOST_KEY_PREFIX } from './changelog.js';
-import type { HostState } from './state.js';
+import type { HostState, PlacedWorkload, WorkloadState } from './state.js';
+import { WorkloadState as WorkloadStateSchema } from './state.js';
+import { vmOfStateKey } from './workloads.js';
+
+/** A host as the API shows it: its state, and the workloads that run on it now. */
+export type HostView = HostState & { workloads: PlacedWorkload[] };
 
 /**
- * Every host's latest state, fleet-wide, followed from the changelog (read_committed). It serves
- * the hosts API and tells the processor where a VM runs when its host is in another partition.
- * It trails the processors by the time a committed transaction takes to be read: eventually
- * consistent, unlike each processor's own partition state.
+ * Every host's latest state and every VM's placement, fleet-wide, followed from the two
+ * changelogs (read_committed): the processor's `trustwire.host-state` and the by-workload
+ * stage's `trustwire.workload-state`. A VM is listed on the host its last placement put it on,
+ * and nowhere else: that stage keeps each VM in one place, so a migration moves it from the
+ * source to the target at once. The view serves the hosts API and tells the processor where a
+ * VM runs. It trails the stages by the time a committed transaction takes to be read.
  */
 export class HostStateView {
   readonly #hosts = new Map<string, HostState>();
-  /** Per workload, the hosts whose state lists it and since when: `locate` without a scan of every host. */
-  readonly #placements = new Map<string, Map<string, number>>();
-  #stop: (() => Promise<void>) | undefined;
-  /** The health of the consumer that follows the topic (absent before start). */
-  health: ComponentHealth | undefined;
+  readonly #vms = new Map<string, WorkloadState>();
+  /** Per host, the VMs whose last placement is on it. */
+  readonly #onHost = new Map<string, Set<string>>();
+  readonly #stops: Array<() => Promise<void>> = [];
+  /** The health of the consumers that follow the two changelogs. */
+  readonly health: ComponentHealth[] = [];
 
-  static async start(client: KafkaClient, topic: string, logger: Logger): Promise<HostStateView> {
+  static async start(client: KafkaClient, topics: { hostState: string; workloadState: string }, logger: Logger): Promise<HostStateView> {
     const view = new HostStateView();
-    const following = await followTopic(
-      client,
-      topic,
-      (record) => {
-        try {
-          view.apply(record.key ?? '', record.value);
-        } catch (error) {
-          logger.warn({ topic, partition: record.partition, offset: record.offset, error: (error as Error).message }, 'changelog record skipped');
-        }
-      },
-      { component: 'host-state view' },
-    );
-    view.#stop = following.stop;
-    view.health = following.health;
+    const follow = (topic: string, apply: (key: string, value: Buffer | null) => void, component: string) =>
+      followTopic(
+        client,
+        topic,
+        (record) => {
+          try {
+            apply(record.key ?? '', record.value);
+          } catch (error) {
+            logger.warn({ topic, partition: record.partition, offset: record.offset, error: (error as Error).message }, 'changelog record skipped');
+          }
+        },
+        { component },
+      );
+    const hosts = await follow(topics.hostState, (key, value) => view.apply(key, value), 'host-state view');
+    view.#stops.push(hosts.stop);
+    view.health.push(hosts.health);
+    try {
+      const workloads = await follow(topics.workloadState, (key, value) => view.applyWorkload(key, value), 'workload-state view');
+      view.#stops.push(workloads.stop);
+      view.health.push(workloads.health);
+    } catch (error) {
+      await view.stop();
+      throw error;
+    }
     return view;
   }
 
+  /** A record of the host-state changelog. */
   apply(key: string, value: Buffer | null): void {
     if (!key.startsWith(HOST_KEY_PREFIX)) return;
     const entry = decodeChangelog(key, value);
-    if (entry === null) this.#setHost(key.slice(HOST_KEY_PREFIX.length), undefined);
-    else if (entry.kind === 'host') this.#setHost(entry.state.hostId, entry.state);
+    if (entry === null) this.#hosts.delete(key.slice(HOST_KEY_PREFIX.length));
+    else if (entry.kind === 'host') this.#hosts.set(entry.state.hostId, entry.state);
   }
 
-  #setHost(hostId: string, state: HostState | undefined): void {
-    for (const workload of this.#hosts.get(hostId)?.workloads ?? []) {
-      const hosts = this.#placements.get(workload.id);
-      hosts?.delete(hostId);
-      if (hosts?.size === 0) this.#placements.delete(workload.id);
-    }
-    if (state === undefined) {
-      this.#hosts.delete(hostId);
+  /** A record of the workload-state changelog. */
+  applyWorkload(key: string, value: Buffer | null): void {
+    const vmId = vmOfStateKey(key);
+    if (vmId === undefined) return;
+    const before = this.#vms.get(vmId)?.placements.at(-1)?.hostId;
+    if (before !== undefined) this.#onHost.get(before)?.delete(vmId);
+    if (value === null) {
+      this.#vms.delete(vmId);
       return;
     }
-    this.#hosts.set(hostId, state);
-    for (const workload of state.workloads) {
-      let hosts = this.#placements.get(workload.id);
-      if (hosts === undefined) this.#placements.set(workload.id, (hosts = new Map()));
-      hosts.set(hostId, workload.since);
-    }
+    const vm = WorkloadStateSchema.parse(JSON.parse(value.toString('utf8')));
+    this.#vms.set(vmId, vm);
+    const hostId = vm.placements.at(-1)!.hostId;
+    let vms = this.#onHost.get(hostId);
+    if (vms === undefined) this.#onHost.set(hostId, (vms = new Set()));
+    vms.add(vmId);
   }
 
-  /** Every host, each with only the workloads it still runs (see `host`). */
-  hosts(): HostState[] {
+  /** Every host, each with the workloads it runs. */
+  hosts(): HostView[] {
     return [...this.#hosts.keys()].sort().map((id) => this.host(id)!);
   }
 
-  /**
-   * A host's state. A VM that migrated to a host of another partition is still listed by its
-   * old host's state (that partition saw no event about it): the newest placement wins.
-   */
-  host(id: string): HostState | undefined {
+  /** A host's state, with the workloads whose last placement is on it. */
+  host(id: string): HostView | undefined {
     const state = this.#hosts.get(id);
     if (state === undefined) return undefined;
-    const workloads = state.workloads.filter((workload) => this.locate(workload.id)?.hostId === id);
-    return workloads.length === state.workloads.length ? state : { ...state, workloads };
+    const workloads: PlacedWorkload[] = [...(this.#onHost.get(id) ?? [])].sort().map((vmId) => {
+      const placement = this.#vms.get(vmId)!.placements.at(-1)!;
+      return {
+        id: vmId,
+        ...(placement.name !== undefined && { name: placement.name }),
+        labels: placement.labels,
+        requiredTags: placement.requiredTags,
+        since: placement.time,
+        decisionId: placement.decisionId,
+      };
+    });
+    return { ...state, workloads };
   }
 
   /** The host a workload was placed on last. */
   locate = (workloadId: string): HostState | undefined => {
-    let best: { hostId: string; since: number } | undefined;
-    for (const [hostId, since] of this.#placements.get(workloadId) ?? []) {
-      if (best === undefined || since > best.since) best = { hostId, since };
-    }
-    return best === undefined ? undefined : this.#hosts.get(best.hostId);
+    const hostId = this.#vms.get(workloadId)?.placements.at(-1)?.hostId;
+    return hostId === undefined ? undefined : this.#hosts.get(hostId);
   };
 
   async stop(): Promise<void> {
-    await this.#stop?.();
+    for (const stop of this.#stops.splice(0)) await stop();
   }
 }

@@ -12,24 +12,19 @@ import {
   highSeverityRegressionAlert,
   flappingAlert,
   placementAlerts,
-  sensitiveWorkloadAlert,
   unalerted,
   type AlertSpec,
 } from './alerts.js';
 import { enrichmentOf, geolocationOf, newHostState, type HostRef } from './enrichment.js';
 import { SEEN_IDS_PER_HOST, type HostState, type ProcessorRules } from './state.js';
+import { PLACING_ACTIONS } from './workloads.js';
 
 /** The state of one input partition, as the worker holds it in memory. */
 export interface PartitionState {
   hosts: Map<string, HostState>;
   /** Per host, the ids of its last events (SEEN_IDS_PER_HOST), to drop a resent one. */
   seen: Map<string, string[]>;
-  /**
-   * Which host of this partition each VM runs on: derived from `hosts` (built on first use
-   * after a restore, then kept in step), so a decision does not scan every host's workloads.
-   */
-  workloadHosts?: Map<string, string>;
-  /** `seen` as sets, for the lookup; derived, like workloadHosts. */
+  /** `seen` as sets, for the lookup; derived from `seen` on first use after a restore. */
   seenSets?: Map<string, { list: string[]; set: Set<string> }>;
 }
 
@@ -56,29 +51,24 @@ function noteSeen(state: PartitionState, hostId: string, eventId: string): boole
   return true;
 }
 
-/** The VM → host index of the partition, built from the hosts' workloads when absent. */
-function workloadHosts(state: PartitionState): Map<string, string> {
-  if (state.workloadHosts === undefined) {
-    state.workloadHosts = new Map();
-    for (const host of state.hosts.values()) for (const workload of host.workloads) state.workloadHosts.set(workload.id, host.hostId);
-  }
-  return state.workloadHosts;
-}
-
 /** An empty partition state. */
 export function emptyPartitionState(): PartitionState {
   return { hosts: new Map(), seen: new Map() };
 }
 
-/** Where a VM runs, from a fleet-wide view (other partitions included); may be slightly stale. */
+/** Where a VM runs, from the by-workload stage's state as the fleet-wide view follows it; may trail it slightly. */
 export type LocateWorkload = (workloadId: string) => HostState | undefined;
 
 export interface ProcessResult {
   /** The input event enriched, first; then derived alert events (type 'alert'), in a stable order. */
   outputs: CanonicalEvent[];
-  /** Keys of state that changed: host ids, and `user:<userId>` for user state (the seen ids of
-   * `event.host.id` change with every event that is not a duplicate). */
+  /** Host ids whose state changed (the seen ids of `event.host.id` change with every event that is not a duplicate). */
   changed: string[];
+  /**
+   * What the by-workload stage must hear of (src/processor/workloads.ts): a permitted
+   * placement of a VM, or the host turning untrusted (with its status before).
+   */
+  forward?: { kind: 'placement' } | { kind: 'untrusted'; previous: HostState['trust']['status'] };
   /** True when the event's id was among its host's last ones: a resend, dropped with no output. */
   duplicate?: boolean;
 }
@@ -92,8 +82,6 @@ export interface ComplianceSettings {
 
 export const COMPLIANCE_SOURCE = { system: 'trustwire', vendor: 'trustwire', product: 'trustwire-compliance' } as const;
 
-/** Decisions that put a workload on their target host when permitted. */
-const WORKLOAD_ACTIONS: ReadonlySet<string> = new Set(['vm.place', 'vm.migrate', 'vm.power_on']);
 /** The moves the placement rules judge; a power-on starts a VM where it was placed before. */
 const PLACEMENT_ACTIONS: ReadonlySet<string> = new Set(['vm.place', 'vm.migrate']);
 const VM_TYPES: ReadonlySet<string> = new Set(['vm', 'virtual-machine']);
@@ -109,6 +97,7 @@ interface Context {
   derived: CanonicalEvent[];
   /** In the order a–e of the rules; each handler only raises the rules of its kind. */
   alerts: AlertSpec[];
+  forward?: ProcessResult['forward'];
 }
 
 /**
@@ -134,6 +123,7 @@ export function processEvent(
       ...context.alerts.map((spec) => alertEvent(event, host, spec)),
     ],
     changed: [...context.changed],
+    ...(context.forward !== undefined && { forward: context.forward }),
   };
 }
 
@@ -188,7 +178,8 @@ function applyTrustChange(event: EventOf<'trust.change'>, context: Context): Hos
   const flipped = (previous === 'trusted' && report.status === 'untrusted') || (previous === 'untrusted' && report.status === 'trusted');
   if (flipped) trust.recentChanges.push(event.time);
 
-  raise(context, sensitiveWorkloadAlert(event, host, previous));
+  // Which workloads ran on the host is the by-workload stage's to say, exactly (src/processor/workloads.ts).
+  if (report.status === 'untrusted' && previous !== 'untrusted') context.forward = { kind: 'untrusted', previous };
   if (flipped) {
     const changes = unalerted(trust.recentChanges, (time) => time, trust.flappingAlertedAt);
     if (changes.length >= flapping.threshold) {
@@ -202,39 +193,17 @@ function applyTrustChange(event: EventOf<'trust.change'>, context: Context): Hos
 function applyDecision(event: EventOf<'policy.decision'>, context: Context): HostState {
   const decision = event.payload;
   const { resource } = decision;
-  if (!WORKLOAD_ACTIONS.has(decision.action)) {
+  if (!PLACING_ACTIONS.has(decision.action)) {
     return isVm(resource.type) ? vmHost(resource.id, context) : viewHost(event.host, context);
   }
   // The contract holds a decision to its target host (host.id = targetHost.id), so that host's
   // state lives in this partition and nowhere else.
   const target: HostRef = event.host;
   if (decision.decision === 'deny') return viewHost(target, context);
-
   const host = touchHost(target, context);
-  const workload = {
-    id: resource.id,
-    ...(resource.name === undefined ? {} : { name: resource.name }),
-    labels: resource.labels,
-    requiredTags: resource.requiredTags,
-    since: event.time,
-    decisionId: decision.decisionId,
-  };
-  // A VM runs on one host: whatever moved it (a migration, or a placement or power-on after a
-  // move this partition did not see), it leaves every other host of this partition. A source
-  // host in another partition keeps its stale entry; `locate` has to live with that.
-  const index = workloadHosts(context.state);
-  const previous = index.get(workload.id);
-  const other = previous === undefined || previous === host.hostId ? undefined : context.state.hosts.get(previous);
-  if (other !== undefined) {
-    other.workloads = other.workloads.filter((w) => w.id !== workload.id);
-    markChanged(other, context);
-  }
-  index.set(workload.id, host.hostId);
-  const at = host.workloads.findIndex((w) => w.id === workload.id);
-  if (at >= 0) host.workloads[at] = workload;
-  else host.workloads.push(workload);
-
-  if (PLACEMENT_ACTIONS.has(decision.action)) raise(context, ...placementAlerts(event, host, workload));
+  // Where the VM runs now, and that it left its source, is kept by VM id in the by-workload stage.
+  context.forward = { kind: 'placement' };
+  if (PLACEMENT_ACTIONS.has(decision.action)) raise(context, ...placementAlerts(event, host, resource));
   return host;
 }
 
@@ -258,28 +227,9 @@ function touchHost(ref: HostRef, context: Context): HostState {
     if (ref.name !== undefined) host.name = ref.name;
     if (ref.ip !== undefined) host.ip = ref.ip;
     if (ref.pool !== undefined) host.pool = ref.pool;
-    dropMovedWorkloads(host, context);
   }
   markChanged(host, context);
   return host;
-}
-
-/**
- * A VM that migrated to a host of another partition left no trace here (the decision went to
- * the target's partition): the fleet-wide view knows it was placed elsewhere later.
- */
-function dropMovedWorkloads(host: HostState, context: Context): void {
-  const { locate } = context;
-  if (locate === undefined || host.workloads.length === 0) return;
-  const index = workloadHosts(context.state);
-  host.workloads = host.workloads.filter((workload) => {
-    const elsewhere = locate(workload.id);
-    if (elsewhere === undefined || elsewhere.hostId === host.hostId) return true;
-    const placed = elsewhere.workloads.find((other) => other.id === workload.id);
-    const stays = placed === undefined || placed.since <= workload.since;
-    if (!stays && index.get(workload.id) === host.hostId) index.delete(workload.id);
-    return stays;
-  });
 }
 
 function markChanged(host: HostState, context: Context): void {
@@ -293,12 +243,11 @@ function viewHost(ref: HostRef, context: Context): HostState {
   return context.state.hosts.get(ref.id) ?? newHostState(ref, context.event);
 }
 
-/** The host a VM runs on: this partition knows best, then the fleet; else the event's host. */
+/** The host a VM runs on: this partition's state of it when it is here, else the fleet's; else the event's host. */
 function vmHost(vmId: string, context: Context): HostState {
-  const here = workloadHosts(context.state).get(vmId);
-  const host = here === undefined ? undefined : context.state.hosts.get(here);
-  if (host !== undefined) return host;
-  return context.locate?.(vmId) ?? viewHost(context.event.host, context);
+  const located = context.locate?.(vmId);
+  if (located === undefined) return viewHost(context.event.host, context);
+  return context.state.hosts.get(located.hostId) ?? located;
 }
 
 function isVm(type: string): boolean {

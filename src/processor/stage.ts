@@ -40,6 +40,14 @@ export interface StageLogic<S> {
   stateRecord(key: string, state: S): { key: string; value: Buffer | null };
   /** Entries in a partition's state, for the take-over's log line. */
   size(state: S): number;
+  /** Asynchronous work a batch needs before its records are processed (Kafka lookups). */
+  prepare?(records: readonly IncomingRecord[]): Promise<void>;
+  /**
+   * Records that say how far the input partition is done (the next offset to process), written
+   * in every batch's transaction after its outputs, and once when the partition is taken over:
+   * a downstream stage that merges many upstream partitions learns from them what it has seen.
+   */
+  progress?(partition: number, nextOffset: bigint): TransactionalRecord[];
 }
 
 export interface StageOptions<S> {
@@ -101,8 +109,20 @@ export async function startStage<S>(options: StageOptions<S>): Promise<RunningSt
     const nonces = new Map<number, string>();
     const taken = new Map<number, OwnedPartition<S>>();
     const abandoned = { value: false };
+    let offsets: Map<number, bigint>;
     try {
       await within(fenceAndRestore(partitions, nonces, taken, abandoned), TAKE_OVER_TIMEOUT_MS, `the take-over of partitions ${partitions.join(', ')}`);
+      // Read after the fencing: a transaction of the previous owner is settled by then, so this
+      // is where its work ends (the fetched records may start earlier, from a stale position).
+      offsets = await committedOffsets(client, groupId, input);
+      // A partition with nothing to process would otherwise never say where it stands.
+      if (logic.progress !== undefined) {
+        await Promise.all(
+          [...taken.entries()].map(([partition, entry]) =>
+            within(entry.producer.commit(logic.progress!(partition, offsets.get(partition) ?? 0n)), COMMIT_TIMEOUT_MS, `the progress of partition ${partition}`),
+          ),
+        );
+      }
     } catch (error) {
       // Producers of a take-over that did not finish must not linger (nor hold the process open);
       // one made after it was given up closes itself.
@@ -110,9 +130,6 @@ export async function startStage<S>(options: StageOptions<S>): Promise<RunningSt
       await Promise.all([...taken.values()].map((entry) => entry.producer.disconnect().catch(() => {})));
       throw error;
     }
-    // Read after the fencing: a transaction of the previous owner is settled by then, so this
-    // is where its work ends (the fetched records may start earlier, from a stale position).
-    const offsets = await committedOffsets(client, groupId, input);
     for (const [partition, entry] of taken) owned.set(partition, { ...entry, startOffset: offsets.get(partition) ?? 0n });
     log.info({ partitions, entries: [...taken.values()].reduce((n, e) => n + logic.size(e.state), 0) }, 'partitions taken over, state restored');
   }
@@ -172,6 +189,7 @@ export async function startStage<S>(options: StageOptions<S>): Promise<RunningSt
     const entry = owned.get(batch.partition)!;
     const records = batch.records.filter((record) => BigInt(record.offset) >= entry.startOffset);
     if (records.length === 0) return;
+    await logic.prepare?.(records);
     const out: TransactionalRecord[] = [];
     const changed = new Set<string>();
     for (let i = 0; i < records.length; i++) {
@@ -183,6 +201,7 @@ export async function startStage<S>(options: StageOptions<S>): Promise<RunningSt
     }
     for (const key of changed) out.push({ topic: changelog, partition: batch.partition, ...logic.stateRecord(key, entry.state) });
     const last = records[records.length - 1]!;
+    if (logic.progress !== undefined) out.push(...logic.progress(batch.partition, BigInt(batch.nextOffset)));
     try {
       await within(entry.producer.commit(out, { record: last }), COMMIT_TIMEOUT_MS, `the transaction of partition ${batch.partition}`);
     } catch (error) {

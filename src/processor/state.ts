@@ -43,19 +43,6 @@ export const HostState = z.strictObject({
       }),
     )
     .default({}),
-  /** Workloads placed on the host by permitted placements and migrations. */
-  workloads: z
-    .array(
-      z.strictObject({
-        id: Name,
-        name: Name.optional(),
-        labels: Labels.default([]),
-        requiredTags: Tags.default({}),
-        since: EpochMillis,
-        decisionId: Name,
-      }),
-    )
-    .default([]),
   /** Id and time of the last event that changed this state. */
   lastEventId: Name,
   updatedAt: EpochMillis,
@@ -63,9 +50,49 @@ export const HostState = z.strictObject({
 export type HostState = z.infer<typeof HostState>;
 
 /**
- * Denied or failed admin attempts of one user, kept in the partition of the hosts they were
- * aimed at (changelog key `user:<id>`).
+ * Where a workload ran, as one permitted placement, migration or power-on put it there: the
+ * by-workload stage keeps a VM's last few (src/processor/workloads.ts), in the order they were
+ * made, each with where the processor read its decision (upstream partition and offset).
  */
+export const Placement = z.strictObject({
+  hostId: Name,
+  hostName: Name.optional(),
+  pool: Name.optional(),
+  action: Name,
+  decisionId: Name,
+  /** The decision event's id. */
+  eventId: Name,
+  sourceHostId: Name.optional(),
+  time: EpochMillis,
+  ingestTime: EpochMillis,
+  upstream: z.number().int().nonnegative(),
+  offset: z.string().regex(/^\d+$/),
+  name: Name.optional(),
+  labels: Labels.default([]),
+  requiredTags: Tags.default({}),
+  /** The decision demanded a trusted host, or an earlier placement of the VM did: the VM carries that requirement. */
+  carriesTrust: z.boolean(),
+});
+export type Placement = z.infer<typeof Placement>;
+
+/** One VM's placements, oldest first; the last is where it runs (changelog `trustwire.workload-state`, key `vm:<id>`). */
+export const WorkloadState = z.strictObject({
+  vmId: Name,
+  placements: z.array(Placement).min(1).max(16),
+});
+export type WorkloadState = z.infer<typeof WorkloadState>;
+
+/** A workload as the hosts API shows it: where its last placement put it. */
+export interface PlacedWorkload {
+  id: string;
+  name?: string;
+  labels: string[];
+  requiredTags: Record<string, string>;
+  since: number;
+  decisionId: string;
+}
+
+/** Denied or failed admin attempts of one user, fleet-wide (the by-user stage's changelog, key = user id). */
 export const UserState = z.strictObject({
   userId: Name,
   /** Event times, ids and hosts of recent denied/failed attempts, fleet-wide, newest last, pruned to the window. */
@@ -107,6 +134,10 @@ export const ProcessorRules = z.strictObject({
     })
     .prefault({})
     .describe('one user denied on many hosts within the window (spraying), counted fleet-wide'),
+  trustedPools: z
+    .array(Name)
+    .default([])
+    .describe('pools a sensitive workload that demands a trusted host must run in; empty: it must stay in the pool it was placed in'),
   flapping: z
     .strictObject({
       threshold: z.number().int().min(2).default(4).describe('trusted⇄untrusted changes of one host that raise an alert'),

@@ -16,7 +16,9 @@ import { decodeEvent, encodeEvent } from '../model/avro.js';
 import { CanonicalEvent } from '../model/events.js';
 import { fieldErrors, ValidationError } from '../model/validation.js';
 import { decodeChangelog, encodeState, HOST_KEY_PREFIX, hostKey, SEEN_KEY_PREFIX, seenKey } from './changelog.js';
+import { OffsetReader } from '../kafka/offsets.js';
 import { byUserKey } from './users.js';
+import { placementRecord, progressRecords, untrustedRecords } from './workloads.js';
 import { emptyPartitionState, processEvent, type ComplianceSettings, type LocateWorkload, type PartitionState } from './logic.js';
 import { startStage, type StageLogic } from './stage.js';
 import type { ProcessorRules } from './state.js';
@@ -62,6 +64,17 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
   const groupId = options.groupId ?? processorGroup();
   const log = logger.child({ component: 'processor', groupId });
   const counts = { deadLettered: 0, duplicates: 0 };
+  // The by-workload stage hears of placements and untrusted hosts, and of every partition's progress.
+  const offsets = new OffsetReader(client);
+  let byWorkloadPartitions: number;
+  try {
+    byWorkloadPartitions = await offsets.partitionCount(topics.byWorkload);
+  } catch (error) {
+    await offsets.close();
+    throw error;
+  }
+  /** Per partition, the events topic's end offsets read before its batch: the cut of the trust changes in it. */
+  const cuts = new Map<number, bigint[]>();
 
   /** The processor's own part: what one event does to its partition's state, and what it produces. */
   const logic: StageLogic<PartitionState> = {
@@ -78,6 +91,13 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
     process: processRecord,
     stateRecord,
     size: (state) => state.hosts.size,
+    async prepare(records) {
+      const partition = records[0]!.partition;
+      // Only a trust change may need a cut (read after its records were fetched, so after they were written).
+      if (records.some((record) => (record.headers[TYPE_HEADER] ?? 'trust.change') === 'trust.change')) cuts.set(partition, await offsets.endOffsets(topics.events));
+      else cuts.delete(partition);
+    },
+    progress: (partition, next) => progressRecords(topics.byWorkload, byWorkloadPartitions, partition, next),
   };
 
   function processRecord(record: IncomingRecord, state: PartitionState, out: TransactionalRecord[], changed: Set<string>): void {
@@ -112,6 +132,15 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
     // Detections about a user see the whole fleet: the enriched event goes to the by-user stage, keyed by the user.
     const userId = byUserKey(event);
     if (userId !== undefined && encoded.length > 0) out.push({ ...encoded[0]!, topic: topics.byUser, key: userId });
+    // Where each VM runs is kept by VM id (src/processor/workloads.ts).
+    if (result.forward !== undefined && encoded.length > 0) {
+      const from = { partition: record.partition, offset: record.offset };
+      const enriched = encoded[0]!.value!;
+      if (result.forward.kind === 'placement' && event.type === 'policy.decision') out.push(placementRecord(topics.byWorkload, event, enriched, from));
+      else if (result.forward.kind === 'untrusted' && event.type === 'trust.change') {
+        out.push(...untrustedRecords(topics.byWorkload, byWorkloadPartitions, event, enriched, from, cuts.get(record.partition) ?? [], result.forward.previous));
+      }
+    }
     for (const key of result.changed) changed.add(key);
     changed.add(seenKey(event.host.id));
   }
@@ -168,12 +197,18 @@ export async function startProcessor(options: ProcessorOptions): Promise<Running
     ...(options.failureExitMs !== undefined && { failureExitMs: options.failureExitMs }),
     ...(options.onFatal !== undefined && { onFatal: options.onFatal }),
     logic,
+  }).catch(async (error: unknown) => {
+    await offsets.close();
+    throw error;
   });
   return {
     get stats(): ProcessorStats {
       return { ...stage.stats, ...counts };
     },
     health: stage.health,
-    stop: () => stage.stop(),
+    async stop() {
+      await stage.stop();
+      await offsets.close();
+    },
   };
 }

@@ -34,6 +34,8 @@ export function testConfig(yaml = ''): Config {
     dlq: `test.${suffix}.dlq`,
     byUser: `test.${suffix}.by-user`,
     userState: `test.${suffix}.user-state`,
+    byWorkload: `test.${suffix}.by-workload`,
+    workloadState: `test.${suffix}.workload-state`,
   };
   config.kafka.groupPrefix = `test-${suffix}`;
   config.http.port = 0;

@@ -1,7 +1,8 @@
 /**
  * Detections that see the whole fleet, on the real broker with six partitions: one user denied
  * on hosts that live in five different partitions is counted once, by the by-user stage, and
- * raises each of its alerts exactly once.
+ * raises each of its alerts exactly once; a VM migrated between hosts of two partitions is
+ * judged where it runs, by the by-workload stage, whichever partition is faster.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -40,6 +41,22 @@ function hostsInDistinctPartitions(count: number): string[] {
   return [...byPartition.values()];
 }
 
+async function post(events: readonly Record<string, unknown>[]): Promise<string[]> {
+  const response = await fetch(`${service.url}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(events.length === 1 ? events[0] : events),
+  });
+  assert.equal(response.status, 202, await response.clone().text());
+  return ((await response.json()) as { ids: string[] }).ids;
+}
+
+async function hostApi(id: string): Promise<{ workloads: Array<{ id: string }> }> {
+  const response = await fetch(`${service.url}/v1/hosts/${id}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.equal(response.status, 200, await response.clone().text());
+  return (await response.json()) as { workloads: Array<{ id: string }> };
+}
+
 async function enriched(): Promise<CanonicalEvent[]> {
   return (await readAll(config.kafka.topics.enriched, 1)).map((record) => decodeEvent(record.value!));
 }
@@ -76,4 +93,49 @@ test('one user denied 5 times on 5 hosts in 5 partitions raises repeated denials
     assert.equal(alert.payload.details.user, 'mallory');
   }
   assert.equal(found.find((alert) => alert.payload.rule === 'admin.denial-spraying')!.payload.details.hosts, [...hosts].sort().join(', '));
+});
+
+test('a VM migrated between hosts of two partitions: its source turning untrusted raises nothing about it, its target one alert', async () => {
+  const [source, target] = hostsInDistinctPartitions(6).slice(-2) as [string, string];
+  const vm = { type: 'vm', id: 'vm-fleet-ledger', name: 'fin-ledger-fleet', labels: ['sensitive', 'pci'], requiredTags: {} };
+  const decision = ingestFixture('policy.decision') as { payload: Record<string, unknown> } & Record<string, unknown>;
+  const trust = ingestFixture('trust.change') as { payload: Record<string, unknown> & { flavors: Array<Record<string, unknown>> } } & Record<string, unknown>;
+  const { previousStatus: _previous, ...report } = trust.payload;
+  const attest = (host: string, status: 'trusted' | 'untrusted') => ({
+    ...trust,
+    host: { id: host, pool: 'tcp-gold-fleet' },
+    payload: { ...report, status, flavors: status === 'trusted' ? report.flavors.map((flavor) => ({ ...flavor, trusted: true, faults: [] })) : report.flavors },
+  });
+  const move = (host: string, from?: string) => ({
+    ...decision,
+    host: { id: host, pool: 'tcp-gold-fleet' },
+    payload: {
+      ...decision.payload,
+      decisionId: `dec-${host}-${from ?? 'new'}`,
+      action: from === undefined ? 'vm.place' : 'vm.migrate',
+      resource: vm,
+      targetHost: { id: host },
+      ...(from !== undefined && { sourceHost: { id: from } }),
+    },
+  });
+  // Each step is acknowledged before the next is sent, as the attestation service and the policy proxy would see them happen.
+  const ids: string[] = [];
+  // The source turns untrusted right after the migration: nothing waits for the target's partition to be processed first.
+  for (const step of [attest(source, 'trusted'), attest(target, 'trusted'), move(source), move(target, source), attest(source, 'untrusted')]) ids.push(...(await post([step])));
+  await eventually(async () => (await hostApi(target)).workloads.some((w) => w.id === vm.id), 'the VM on its target in /v1/hosts', 60_000, 250);
+  assert.deepEqual((await hostApi(source)).workloads, [], 'the source no longer lists the VM');
+  const [targetUntrusted] = await post([attest(target, 'untrusted')]);
+  ids.push(targetUntrusted!);
+
+  const aboutVm = (events: CanonicalEvent[]) => alertsOf(events).filter((alert) => alert.payload.details.workloads === vm.id || alert.payload.details.workload === vm.id);
+  await eventually(async () => aboutVm(await enriched()).length >= 1, 'the alert about the VM on its untrusted target', 60_000, 500);
+  const all = await enriched();
+  assert.deepEqual(all.filter((event) => ids.includes(event.id)).map((event) => event.id).sort(), [...ids].sort(), 'every posted event once in trustwire.enriched');
+  const found = aboutVm(all);
+  assert.deepEqual(
+    found.map((alert) => [alert.payload.rule, alert.host.id]),
+    [['trust.sensitive-workload-on-untrusted-host', target]],
+  );
+  assert.deepEqual(found[0]!.payload.relatedEventIds[0], targetUntrusted);
+  assert.equal(new Set(alertsOf(all).map((alert) => alert.id)).size, alertsOf(all).length, 'no alert twice');
 });

@@ -10,7 +10,8 @@ import { overviewOf } from '../../src/activity/overview.js';
 import { ActivityView, type ViewMessage } from '../../src/activity/view.js';
 import { sseMessage, StreamHub, type StreamSink } from '../../src/api/stream.js';
 import type { EventOf } from '../../src/model/events.js';
-import type { HostState } from '../../src/processor/state.js';
+import type { HostView } from '../../src/processor/host-view.js';
+import type { PlacedWorkload } from '../../src/processor/state.js';
 import { eventFixture } from '../helpers/fixtures.js';
 
 const HOUR = 60 * 60_000;
@@ -292,7 +293,7 @@ describe('the view keeps bounded memory', () => {
 });
 
 describe('the overview', () => {
-  const host = (hostId: string, pool: string | undefined, status: 'trusted' | 'untrusted' | 'unknown', workloads: HostState['workloads'] = []): HostState => ({
+  const host = (hostId: string, pool: string | undefined, status: 'trusted' | 'untrusted' | 'unknown', workloads: PlacedWorkload[] = []): HostView => ({
     hostId,
     name: `${hostId}.dc`,
     ...(pool !== undefined && { pool }),

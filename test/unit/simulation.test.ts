@@ -7,9 +7,8 @@ import { SimulationSettings, startSimulation, type SimulationStats } from '../..
 import { silentLogger } from '../../src/log.js';
 import { decodeEvent } from '../../src/model/avro.js';
 import type { CanonicalEvent, EventOf } from '../../src/model/events.js';
-import { emptyPartitionState, processEvent } from '../../src/processor/logic.js';
-import { byUserKey, recordUserAttempt } from '../../src/processor/users.js';
-import { ProcessorRules, type UserState } from '../../src/processor/state.js';
+import { ProcessorRules } from '../../src/processor/state.js';
+import { inMemoryPipeline } from '../helpers/stages-in-memory.js';
 import { eventually } from '../helpers/eventually.js';
 import { FUZZ_TOKEN, ingestServer } from '../helpers/ingest-server.js';
 
@@ -134,17 +133,10 @@ test('a seeded run through the real ingest is accepted whole and tells the whole
   assert.ok(reimaged.length > 0, 'a compromised host attests trusted again');
 
   // The processor, as the service runs it, raises the alerts the story is about and scores the snapshots differently.
-  const state = emptyPartitionState();
   const compliance = { templates: loadTemplates(), waivers: [] };
-  // As the pipeline runs it: the processor per host, then the by-user stage for what it forwards.
-  const rules = ProcessorRules.parse({});
-  const users = new Map<string, UserState>();
-  const outputs = events.flatMap((event) => {
-    const processed = processEvent(event, state, rules, undefined, compliance).outputs;
-    const forwarded = processed[0];
-    const byUser = forwarded !== undefined && forwarded.type === 'admin.action' && byUserKey(forwarded) !== undefined ? recordUserAttempt(forwarded, users, rules).alerts : [];
-    return [...processed, ...byUser];
-  });
+  // As the pipeline runs it: the processor per host, then the by-user and by-workload stages for what it forwards.
+  const pipeline = inMemoryPipeline(ProcessorRules.parse({}), compliance);
+  const outputs = events.flatMap((event) => pipeline.process(event));
   const alerts = outputs.filter((event): event is EventOf<'alert'> => event.type === 'alert');
   const sensitive = alerts.filter((alert) => alert.payload.rule === 'trust.sensitive-workload-on-untrusted-host');
   assert.ok(sensitive.length > 0, 'a sensitive VM on a compromised host');
