@@ -7,9 +7,10 @@ import { uuidv7 } from 'uuidv7';
 import { ingestFixture } from './fixtures.js';
 
 /** The kinds fleetEvent makes: the processor's outputs of other kinds (alerts) are its own events. */
-export const FLEET_EVENT_KINDS: readonly string[] = ['admin.action', 'trust.change'];
+export const FLEET_EVENT_KINDS: readonly string[] = ['admin.action', 'trust.change', 'policy.decision'];
 
 const ADMIN = ingestFixture('admin.action') as { payload: Record<string, unknown> } & Record<string, unknown>;
+const DECISION = ingestFixture('policy.decision') as { payload: Record<string, unknown> } & Record<string, unknown>;
 const TRUST = ingestFixture('trust.change') as { payload: Record<string, unknown> & { flavors: Array<Record<string, unknown>> } } & Record<string, unknown>;
 const BASE_TIME = 1_780_000_000_000;
 
@@ -20,9 +21,10 @@ export interface FleetEvent extends Record<string, unknown> {
 /**
  * Event number `n` of a stream over `hosts` hosts (`<prefix>-0` ...), one host after another:
  * mostly successful admin actions on the host, every 50th one denied (three users take turns);
- * every tenth round of the fleet a trust change that flips the host between untrusted and
- * trusted, so state, enrichment and alerts (flapping, admin success on an untrusted host,
- * repeated denials and spraying across the fleet) are part of the work.
+ * every 50th, 25 further on, a sensitive VM (of seven) migrated onto the host; every tenth round
+ * of the fleet a trust change that flips the host between untrusted and trusted, so state,
+ * enrichment and alerts (flapping, admin success on an untrusted host, repeated denials and
+ * spraying across the fleet, sensitive workloads on a host turned untrusted) are part of the work.
  */
 export function fleetEvent(n: number, hosts: number, prefix = 'host'): FleetEvent {
   const hostId = `${prefix}-${n % hosts}`;
@@ -40,6 +42,23 @@ export function fleetEvent(n: number, hosts: number, prefix = 'host'): FleetEven
         ...payload,
         status: trusted ? 'trusted' : 'untrusted',
         flavors: trusted ? TRUST.payload.flavors.map((flavor) => ({ ...flavor, trusted: true, faults: [] })) : TRUST.payload.flavors,
+      },
+    };
+  }
+  if (n % 50 === 24) {
+    // The VM moves on from wherever it ran: its placement is the by-workload stage's to keep.
+    const vm = n % 7;
+    return {
+      ...DECISION,
+      id: uuidv7(),
+      host: { id: hostId },
+      time,
+      payload: {
+        ...DECISION.payload,
+        decisionId: `dec-${n}`,
+        action: 'vm.migrate',
+        resource: { type: 'vm', id: `${prefix}-vm-${vm}`, name: `${prefix}-vm-${vm}`, labels: ['sensitive'], requiredTags: {} },
+        targetHost: { id: hostId },
       },
     };
   }

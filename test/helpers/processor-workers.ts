@@ -208,6 +208,10 @@ export interface FailoverOptions {
   paceMs: number;
   /** A line of progress (t.diagnostic). */
   say(line: string): void;
+  /** Runs right after kill `k` (0-based), while the victim is down: a scenario's next step. */
+  afterKill?(k: number): Promise<void>;
+  /** Ids the test sent besides the stream (its scenario's): counted like the stream's. */
+  alsoSent?(): readonly string[];
 }
 
 export interface KillReport {
@@ -309,6 +313,7 @@ export class FailoverRig {
         250,
       );
       const killedAt = await victim.kill();
+      await options.afterKill?.(k);
       let retakenMs: number;
       let recoveredAt: number;
       if (restart === 'at once') {
@@ -335,11 +340,12 @@ export class FailoverRig {
     await stream.stop();
     const streamMs = Date.now() - started;
     // The pipeline goes idle: every sent event comes out (the follower sees it first, cheaply).
-    await eventually(() => follower.countOf(stream.sent) >= stream.sent.length, 'the follower to see every sent id', 90_000, 250).catch(() => {});
-    const count = await countEnriched(config.kafka.topics.enriched, stream.sent, { kinds: FLEET_EVENT_KINDS });
+    const sent = [...stream.sent, ...(options.alsoSent?.() ?? [])];
+    await eventually(() => follower.countOf(sent) >= sent.length, 'the follower to see every sent id', 90_000, 250).catch(() => {});
+    const count = await countEnriched(config.kafka.topics.enriched, sent, { kinds: FLEET_EVENT_KINDS });
     say(describeCount(count));
     const lag = await processorLag(config);
-    say(`processor group behind the events topic at the end: ${[...lag].map(([partition, n]) => `p${partition} ${n}`).join(', ')}; the follower saw ${follower.countOf(stream.sent)} of ${stream.sent.length}`);
+    say(`processor group behind the events topic at the end: ${[...lag].map(([partition, n]) => `p${partition} ${n}`).join(', ')}; the follower saw ${follower.countOf(sent)} of ${sent.length}`);
     const odd = [...count.lost.slice(0, 10), ...count.duplicated.slice(0, 10)];
     if (odd.length > 0) for (const line of await locateIds(config.kafka.topics, odd)) say(line);
     const recovered = kills.map((kill) => kill.recoveredMs / 1000);
