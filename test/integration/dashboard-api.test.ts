@@ -147,7 +147,7 @@ test('a host with a sensitive VM turns untrusted: overview, activity, history an
   assert.ok(service.readiness().components.some((c) => c.component === 'activity view'), 'the activity view is in readiness');
   await post(attestation(HOST, GOLD, 'trusted', T0));
   await post(attestation(OTHER, 'tcp-silver-ams1', 'trusted', T0 + 1000));
-  await post(placement(T0 + 2000));
+  const placementId = await post(placement(T0 + 2000));
   const deniedId = await post(deniedAction(T0 + 3000));
   // Both views the dashboard reads have caught up before the change it watches for.
   await eventually(async () => (await getJson('/v1/overview')).sensitiveWorkloads.length === 1, 'the sensitive VM in the overview');
@@ -169,7 +169,8 @@ test('a host with a sensitive VM turns untrusted: overview, activity, history an
   const alert = events().find((m) => m.event === 'alert')!.data;
   assert.equal(alert.rule, 'trust.sensitive-workload-on-untrusted-host');
   assert.equal(alert.open, true);
-  assert.deepEqual(alert.relatedEventIds, [untrustedId]);
+  // The trust change, then the placement that put the VM there.
+  assert.deepEqual(alert.relatedEventIds, [untrustedId, placementId]);
   // The change and its alert, each once, each under its event's id; nothing else came.
   assert.deepEqual(
     events().map((m) => [m.event, m.id]),

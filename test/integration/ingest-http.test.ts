@@ -221,7 +221,7 @@ test('health and readiness: every component listed, each doing its work', async 
   assert.equal(body.status, 'ready');
   assert.deepEqual(
     body.components.map((c) => c.component).sort(),
-    ['activity view', 'by-user stage', 'compliance view', 'host-state view', 'ingest', 'kafka', 'processor'],
+    ['activity view', 'by-user stage', 'by-workload stage', 'compliance view', 'host-state view', 'ingest', 'kafka', 'processor', 'workload-state view'],
   );
   assert.ok(body.components.every((c) => c.ready && c.state === 'running'), JSON.stringify(body.components));
 });
