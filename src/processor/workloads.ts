@@ -24,7 +24,7 @@ import { deadLetterRecord } from '../dlq/headers.js';
 import type { Logger } from '../log.js';
 import { decodeEvent, encodeEvent } from '../model/avro.js';
 import type { CanonicalEvent, EventOf } from '../model/events.js';
-import { outsideTrustedPoolAlert, sensitiveWorkloadAlert, workloadAlertEvent, type JudgedWorkload } from './alerts.js';
+import { outsideTrustedPoolAlert, SENSITIVE_LABEL, sensitiveWorkloadAlert, workloadAlertEvent, type JudgedWorkload } from './alerts.js';
 import { startStage, type RunningStage } from './stage.js';
 import { Placement, WorkloadState, type ProcessorRules } from './state.js';
 
@@ -48,6 +48,8 @@ export const PLACING_ACTIONS: ReadonlySet<string> = new Set(['vm.place', 'vm.mig
 const MOVES: ReadonlySet<string> = new Set(['vm.place', 'vm.migrate']);
 /** A VM's placements kept: the last is where it runs; the others answer where it ran at a cut. */
 const PLACEMENTS_KEPT = 8;
+/** How long a trust change may wait for its cut before the stage says which processor partitions hold it back. */
+const WAITING_WARN_MS = 60_000;
 
 // ---- what the processor writes --------------------------------------------------------------
 
@@ -189,7 +191,7 @@ export function applyPlacement(state: WorkloadPartition, decision: EventOf<'poli
 
   const alerts: EventOf<'alert'>[] = [];
   const newest = at === placements.length - 1;
-  if (newest && MOVES.has(placement.action) && placement.carriesTrust && placement.labels.includes('sensitive')) {
+  if (newest && MOVES.has(placement.action) && placement.carriesTrust && placement.labels.includes(SENSITIVE_LABEL)) {
     const allowed = rules.trustedPools.length > 0 ? rules.trustedPools : before?.pool !== undefined ? [before.pool] : [];
     if (allowed.length > 0 && (placement.pool === undefined || !allowed.includes(placement.pool))) {
       const spec = outsideTrustedPoolAlert(decision, judged(resource.id, placement), { pool: before?.pool, hostId: before?.hostId }, allowed);
@@ -217,7 +219,16 @@ export function applyProgress(state: WorkloadPartition, upstream: number, next: 
 
 /** Whether everything before the cut of every processor partition is here. */
 function complete(state: WorkloadPartition, change: PendingChange): boolean {
-  return change.cut.every((end, partition) => (state.progress.get(partition) ?? 0n) >= (partition === change.from.partition ? change.from.offset + 1n : end));
+  return waitingFor(state, change).length === 0;
+}
+
+/** The processor partitions that have not yet passed a pending change's cut. */
+export function waitingFor(state: WorkloadPartition, change: PendingChange): number[] {
+  const behind: number[] = [];
+  change.cut.forEach((end, partition) => {
+    if ((state.progress.get(partition) ?? 0n) < (partition === change.from.partition ? change.from.offset + 1n : end)) behind.push(partition);
+  });
+  return behind;
 }
 
 /** Whether the processor had read a placement before the trust change's cut. */
@@ -345,6 +356,33 @@ export function startWorkloadStage(options: WorkloadStageOptions): Promise<Runni
   const component = 'by-workload stage';
   const log = options.logger.child({ component });
 
+  /** When this worker first saw each pending change, to say so when one waits long (a processor partition with no worker). */
+  const pendingSince = new Map<string, number>();
+  const warned = new Set<string>();
+
+  function reportWaiting(state: WorkloadPartition, partition: number): void {
+    const now = Date.now();
+    // A broadcast change is pending in every partition under one id: tracked per partition.
+    for (const [id, change] of state.pending) {
+      const key = `${partition}:${id}`;
+      const since = pendingSince.get(key) ?? now;
+      pendingSince.set(key, since);
+      if (now - since < WAITING_WARN_MS || warned.has(key)) continue;
+      warned.add(key);
+      log.warn(
+        { partition, eventId: id, hostId: change.event.host.id, waitingMs: now - since, processorPartitions: waitingFor(state, change) },
+        'a trust change waits for processor partitions that have not passed its cut: their worker is down or behind',
+      );
+    }
+    for (const key of [...pendingSince.keys()]) {
+      const [ofPartition, id] = [Number(key.slice(0, key.indexOf(':'))), key.slice(key.indexOf(':') + 1)];
+      if (ofPartition === partition && !state.pending.has(id)) {
+        pendingSince.delete(key);
+        warned.delete(key);
+      }
+    }
+  }
+
   function process(record: IncomingRecord, state: WorkloadPartition, out: TransactionalRecord[], changed: Set<string>): void {
     let outcome: Outcome;
     try {
@@ -357,6 +395,7 @@ export function startWorkloadStage(options: WorkloadStageOptions): Promise<Runni
     }
     for (const key of outcome.changed) changed.add(key);
     for (const alert of outcome.alerts) out.push({ topic: topics.enriched, key: alert.host.id, value: encodeEvent(alert), headers: { [TYPE_HEADER]: alert.type } });
+    if (record.key === PROGRESS_KEY && (state.pending.size > 0 || pendingSince.size > 0)) reportWaiting(state, record.partition);
   }
 
   return startStage<WorkloadPartition>({
