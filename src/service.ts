@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Config, KafkaSettings } from './config/schema.js';
+import { topicNames, type Config, type KafkaSettings } from './config/schema.js';
 import { ActivityView } from './activity/view.js';
 import { activityRoutes } from './api/activity.js';
 import { complianceRoutes } from './api/compliance.js';
@@ -31,17 +31,18 @@ import { EventWriter } from './ingest/writer.js';
 
 /** The topics trustwire owns, with their partition counts and configs. */
 export function trustwireTopics(kafka: KafkaSettings): TopicSpec[] {
+  const topics = topicNames(kafka);
   const base = { partitions: kafka.partitions, ...(kafka.replicationFactor !== undefined && { replicationFactor: kafka.replicationFactor }) };
   return [
-    { topic: kafka.topics.events, ...base },
-    { topic: kafka.topics.enriched, ...base },
+    { topic: topics.events, ...base },
+    { topic: topics.enriched, ...base },
     // Only the latest state of each host matters: compaction keeps the changelog small.
-    { topic: kafka.topics.hostState, ...base, config: { 'cleanup.policy': 'compact' } },
-    { topic: kafka.topics.dlq, ...base },
-    { topic: kafka.topics.byUser, ...base },
-    { topic: kafka.topics.userState, ...base, config: { 'cleanup.policy': 'compact' } },
-    { topic: kafka.topics.byWorkload, ...base },
-    { topic: kafka.topics.workloadState, ...base, config: { 'cleanup.policy': 'compact' } },
+    { topic: topics.hostState, ...base, config: { 'cleanup.policy': 'compact' } },
+    { topic: topics.dlq, ...base },
+    { topic: topics.byUser, ...base },
+    { topic: topics.userState, ...base, config: { 'cleanup.policy': 'compact' } },
+    { topic: topics.byWorkload, ...base },
+    { topic: topics.workloadState, ...base, config: { 'cleanup.policy': 'compact' } },
   ];
 }
 
@@ -68,6 +69,7 @@ export interface ServiceDeps {
 /** Connects to Kafka, creates the topics, and serves the HTTP API. */
 export async function startService(config: Config, deps: ServiceDeps): Promise<RunningService> {
   const { logger } = deps;
+  const topics = topicNames(config.kafka);
   const client = createKafkaClient(config.kafka, logger);
   const failureExitMs = config.runtime.failureExitMs;
   const onFatal = deps.onFatal;
@@ -81,18 +83,18 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     throw error;
   }
   let producer: RecordProducer | undefined = await createRecordProducer(client, { ackTimeoutMs: config.http.ackTimeoutMs });
-  const writer = new EventWriter(producer, config.kafka.topics.events, logger);
+  const writer = new EventWriter(producer, topics.events, logger);
   components.push(() => writer.health.snapshot());
-  const view = await HostStateView.start(client, config.kafka.topics, logger);
+  const view = await HostStateView.start(client, topics, logger);
   for (const health of view.health) components.push(() => health.snapshot());
   const compliance = complianceSettings(config);
-  const complianceView = await ComplianceView.start(client, config.kafka.topics.enriched, logger);
+  const complianceView = await ComplianceView.start(client, topics.enriched, logger);
   components.push(() => complianceView.health?.snapshot());
   // The host-state view knows a host's trust when its changelog is ahead of the enriched topic.
-  const activityView = await ActivityView.start(client, config.kafka.topics.enriched, logger, { hostTrust: (hostId) => view.host(hostId)?.trust });
+  const activityView = await ActivityView.start(client, topics.enriched, logger, { hostTrust: (hostId) => view.host(hostId)?.trust });
   components.push(() => activityView.health?.snapshot());
   // What the processor and its stages share; the by-user and by-workload stages run wherever the processor does.
-  const stageDeps = { client, topics: config.kafka.topics, rules: config.processor, logger, failureExitMs, ...(onFatal !== undefined && { onFatal }) };
+  const stageDeps = { client, topics, rules: config.processor, logger, failureExitMs, ...(onFatal !== undefined && { onFatal }) };
   const processor = config.processor.enabled
     ? await startProcessor({ ...stageDeps, locate: view.locate, groupId: processorGroup(config.kafka.groupPrefix), compliance })
     : undefined;
@@ -133,7 +135,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
   connectors = await startConnectors(config.connectors, {
     client,
     producer,
-    topics: config.kafka.topics,
+    topics,
     metrics,
     logger,
     baseDir: configBaseDir(config),

@@ -1,4 +1,5 @@
 import { complianceSettings } from '../compliance/settings.js';
+import { topicNames } from '../config/schema.js';
 import { createKafkaClient } from '../kafka/client.js';
 import { ensureTopics } from '../kafka/topics.js';
 import { createLogger } from '../log.js';
@@ -20,12 +21,12 @@ export async function run(args: string[]): Promise<number> {
   const logger = createLogger(config.log.level);
   const client = createKafkaClient(config.kafka, logger);
   await ensureTopics(client, trustwireTopics(config.kafka), logger);
-  const view = await HostStateView.start(client, config.kafka.topics, logger);
+  const view = await HostStateView.start(client, topicNames(config.kafka), logger);
   const groupId = processorGroup(config.kafka.groupPrefix);
   const life = lifecycle(logger, config.runtime.shutdownGraceMs);
   const processor = await startProcessor({
     client,
-    topics: config.kafka.topics,
+    topics: topicNames(config.kafka),
     rules: config.processor,
     logger,
     locate: view.locate,
@@ -36,7 +37,7 @@ export async function run(args: string[]): Promise<number> {
   });
   const userStage = await startUserStage({
     client,
-    topics: config.kafka.topics,
+    topics: topicNames(config.kafka),
     rules: config.processor,
     logger,
     groupId: byUserGroup(config.kafka.groupPrefix),
@@ -45,7 +46,7 @@ export async function run(args: string[]): Promise<number> {
   });
   const workloadStage = await startWorkloadStage({
     client,
-    topics: config.kafka.topics,
+    topics: topicNames(config.kafka),
     rules: config.processor,
     logger,
     groupId: byWorkloadGroup(config.kafka.groupPrefix),

@@ -200,3 +200,19 @@ export function configSchema(baseDir: string) {
 
 export type Config = z.infer<ReturnType<typeof configSchema>>;
 export type KafkaSettings = Config['kafka'];
+
+/**
+ * The topic names, with an internal one that is missing (a configuration built in code with
+ * an older set of topics) named after the group prefix, as Kafka Streams names its internal
+ * topics after the application id: two deployments never share a stage's topics by accident.
+ */
+export function topicNames(kafka: KafkaSettings): KafkaSettings['topics'] {
+  const { topics, groupPrefix } = kafka;
+  return {
+    ...topics,
+    byUser: topics.byUser ?? `${groupPrefix}.by-user`,
+    userState: topics.userState ?? `${groupPrefix}.user-state`,
+    byWorkload: topics.byWorkload ?? `${groupPrefix}.by-workload`,
+    workloadState: topics.workloadState ?? `${groupPrefix}.workload-state`,
+  };
+}

@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { test } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
+import { topicNames } from '../../src/config/schema.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/config/${name}`, import.meta.url));
 const SECRETS = { TRUSTWIRE_TEST_KAFKA_PASSWORD: 'kafka-pa55-word', TRUSTWIRE_TEST_HVS_TOKEN: 'hvs-token-value' };
@@ -125,4 +126,14 @@ test('`trustwire config check` redacts credentials in URLs from what it prints',
   assert.equal(result.status, 0, result.stderr);
   assert.match(result.stdout, /https:\/\/alice:\[redacted\]@hooks\.example\.net\/in\?apikey=\[redacted\]&tenant=dc1/);
   assert.ok(!/webhook-pa55|webhook-api-key/.test(result.stdout));
+});
+
+test('an internal topic a configuration built in code leaves out is named after the group prefix, not shared', () => {
+  const config = parseConfig('kafka: { groupPrefix: acme }');
+  const { byWorkload: _w, workloadState: _s, ...older } = config.kafka.topics;
+  const topics = topicNames({ ...config.kafka, topics: older as typeof config.kafka.topics });
+  assert.equal(topics.byWorkload, 'acme.by-workload');
+  assert.equal(topics.workloadState, 'acme.workload-state');
+  assert.equal(topics.byUser, 'trustwire.by-user', 'a name the configuration has is kept');
+  assert.deepEqual(topicNames(config.kafka), config.kafka.topics);
 });
