@@ -4,6 +4,7 @@
  * can be counted at the other end of the pipeline).
  */
 import { uuidv7 } from 'uuidv7';
+import { partitionOfKey } from '../../src/kafka/producer.js';
 import { ingestFixture } from './fixtures.js';
 
 /** The kinds fleetEvent makes: the processor's outputs of other kinds (alerts) are its own events. */
@@ -84,4 +85,15 @@ export function fleetEvent(n: number, hosts: number, prefix = 'host'): FleetEven
 /** Events `from` ... `from + count - 1` of the stream. */
 export function fleetEvents(from: number, count: number, hosts: number, prefix?: string): FleetEvent[] {
   return Array.from({ length: count }, (_, i) => fleetEvent(from + i, hosts, prefix));
+}
+
+/** `count` host ids `<prefix>-<n>` whose events land on as many different partitions of a topic with `partitions`. */
+export function hostsInDistinctPartitions(prefix: string, count: number, partitions: number): string[] {
+  const byPartition = new Map<number, string>();
+  for (let i = 0; byPartition.size < count; i++) {
+    const host = `${prefix}-${i}`;
+    const partition = partitionOfKey(host, partitions);
+    if (!byPartition.has(partition)) byPartition.set(partition, host);
+  }
+  return [...byPartition.values()];
 }

@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { apiToken, SCOPES } from '../../src/api/auth.js';
 import { Secret } from '../../src/config/secret.js';
 import { partitionOfKey } from '../../src/kafka/producer.js';
+import { hostsInDistinctPartitions } from '../helpers/fleet-events.js';
 import { silentLogger } from '../../src/log.js';
 import { decodeEvent } from '../../src/model/avro.js';
 import type { CanonicalEvent, EventOf } from '../../src/model/events.js';
@@ -30,16 +31,6 @@ after(async () => {
   await dropTopics(config);
 });
 
-/** Host ids whose events land on `count` different partitions of the events topic, one each. */
-function hostsInDistinctPartitions(count: number): string[] {
-  const byPartition = new Map<number, string>();
-  for (let i = 0; byPartition.size < count; i++) {
-    const host = `esx-fleet-${i}`;
-    const partition = partitionOfKey(host, config.kafka.partitions);
-    if (!byPartition.has(partition)) byPartition.set(partition, host);
-  }
-  return [...byPartition.values()];
-}
 
 async function post(events: readonly Record<string, unknown>[]): Promise<string[]> {
   const response = await fetch(`${service.url}/v1/events`, {
@@ -63,7 +54,7 @@ async function enriched(): Promise<CanonicalEvent[]> {
 const alertsOf = (events: CanonicalEvent[]) => events.filter((event): event is EventOf<'alert'> => event.type === 'alert');
 
 test('one user denied 5 times on 5 hosts in 5 partitions raises repeated denials and spraying, each exactly once', async () => {
-  const hosts = hostsInDistinctPartitions(5);
+  const hosts = hostsInDistinctPartitions('esx-fleet', 5, config.kafka.partitions);
   assert.equal(new Set(hosts.map((host) => partitionOfKey(host, config.kafka.partitions))).size, 5);
   const base = ingestFixture('admin.action') as { payload: Record<string, unknown> } & Record<string, unknown>;
   const { error: _error, ...payload } = base.payload;
@@ -96,7 +87,7 @@ test('one user denied 5 times on 5 hosts in 5 partitions raises repeated denials
 });
 
 test('a VM migrated between hosts of two partitions: its source turning untrusted raises nothing about it, its target one alert', async () => {
-  const [source, target] = hostsInDistinctPartitions(6).slice(-2) as [string, string];
+  const [source, target] = hostsInDistinctPartitions('esx-fleet', 6, config.kafka.partitions).slice(-2) as [string, string];
   const vm = { type: 'vm', id: 'vm-fleet-ledger', name: 'fin-ledger-fleet', labels: ['sensitive', 'pci'], requiredTags: {} };
   const decision = ingestFixture('policy.decision') as { payload: Record<string, unknown> } & Record<string, unknown>;
   const trust = ingestFixture('trust.change') as { payload: Record<string, unknown> & { flavors: Array<Record<string, unknown>> } } & Record<string, unknown>;

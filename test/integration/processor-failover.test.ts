@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { createProducer } from '../../src/ingest/producer.js';
-import { partitionOfKey } from '../../src/kafka/producer.js';
+import { hostsInDistinctPartitions } from '../helpers/fleet-events.js';
 import { decodeEvent } from '../../src/model/avro.js';
 import type { EventOf } from '../../src/model/events.js';
 import { ingestFixture } from '../helpers/fixtures.js';
@@ -26,16 +26,6 @@ const rig = new FailoverRig(config);
 
 after(() => rig.close());
 
-/** Host ids whose events land on `count` different partitions of the events topic. */
-function hostsInDistinctPartitions(prefix: string, count: number): string[] {
-  const byPartition = new Map<number, string>();
-  for (let i = 0; byPartition.size < count; i++) {
-    const host = `${prefix}-${i}`;
-    const partition = partitionOfKey(host, config.kafka.partitions);
-    if (!byPartition.has(partition)) byPartition.set(partition, host);
-  }
-  return [...byPartition.values()];
-}
 
 const TRUST = ingestFixture('trust.change') as { payload: Record<string, unknown> & { flavors: Array<Record<string, unknown>> } } & Record<string, unknown>;
 const DECISION = ingestFixture('policy.decision') as { payload: Record<string, unknown> } & Record<string, unknown>;
@@ -59,8 +49,8 @@ function denied(host: string) {
 }
 
 test('two processors SIGKILLed alternately five times: none lost, none duplicated in trustwire.enriched', { timeout: 10 * 60_000 }, async (t) => {
-  const [source, target] = hostsInDistinctPartitions('failover-esx', 2) as [string, string];
-  const gateways = hostsInDistinctPartitions('failover-gw', 5);
+  const [source, target] = hostsInDistinctPartitions('failover-esx', 2, config.kafka.partitions) as [string, string];
+  const gateways = hostsInDistinctPartitions('failover-gw', 5, config.kafka.partitions);
   await ensureTopics(testClient(), trustwireTopics(config.kafka), silentLogger);
   const producer = await createProducer({ brokers: config.kafka.brokers, topic: config.kafka.topics.events });
   const sent: Record<string, string[]> = {};
