@@ -3,7 +3,7 @@ import type { KafkaClient } from '../src/kafka/client.js';
 import { createRecordProducer, type OutgoingRecord } from '../src/kafka/producer.js';
 import { encodeEvent } from '../src/model/avro.js';
 import type { CanonicalEvent } from '../src/model/events.js';
-import { TYPE_HEADER, VALIDATED_HEADER } from '../src/ingest/writer.js';
+import { TYPE_HEADER, VALIDATED_HEADER } from '../src/kafka/event-headers.js';
 
 export interface FilledTopic {
   topic: string;

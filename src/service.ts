@@ -7,9 +7,9 @@ import { connectorRoutes } from './api/connectors.js';
 import { dashboardRoutes } from './api/dashboard.js';
 import { dlqRoutes } from './api/dlq.js';
 import { ComplianceView } from './compliance/view.js';
-import { complianceSettings } from './compliance/settings.js';
+import { complianceSettings } from './config/compliance.js';
 import { hostRoutes } from './api/hosts.js';
-import { configBaseDir } from './config/load.js';
+import { configBaseDir, deadLetterSettings } from './config/load.js';
 import { startConnectors } from './runtime/host.js';
 import { ConnectorMetrics } from './runtime/metrics.js';
 import { createServer } from './api/server.js';
@@ -25,7 +25,7 @@ import { startKafkaProbe } from './kafka/probe.js';
 import type { Logger } from './log.js';
 import type { ConnectorHost } from './runtime/host.js';
 import type { Readiness } from './api/server.js';
-import { ingestRoutes } from './ingest/routes.js';
+import { ingestRoutes } from './api/ingest.js';
 import type { ApiToken } from './api/auth.js';
 import { EventWriter } from './ingest/writer.js';
 
@@ -148,7 +148,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
   await server.register(connectorRoutes, { host, registry: metrics.registry });
   await server.register(activityRoutes, { activity: activityView, hosts: view, compliance: complianceView, connectors: host });
   await server.register(dashboardRoutes);
-  await server.register(dlqRoutes, { config, baseDir: configBaseDir(config), client, producer, logger });
+  await server.register(dlqRoutes, { settings: deadLetterSettings(config), baseDir: configBaseDir(config), client, producer, logger });
   try {
     await server.listen({ host: config.http.host, port: config.http.port });
   } catch (error) {

@@ -3,7 +3,7 @@
  * the raw-events topic, host state with its changelog, the bundled compliance templates, one
  * Kafka transaction per batch. Reports its first fetch of the raw-events topic (the clock's start).
  */
-import { complianceSettings } from '../../src/compliance/settings.js';
+import { complianceSettings } from '../../src/config/compliance.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createKafkaClient } from '../../src/kafka/client.js';
 import { silentLogger } from '../../src/log.js';

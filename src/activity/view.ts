@@ -4,7 +4,7 @@ import { followTopic } from '../kafka/reader.js';
 import type { Logger } from '../log.js';
 import type { CanonicalEvent, EventType } from '../model/events.js';
 import type { TrustStatus } from '../model/primitives.js';
-import { decodeValue } from '../runtime/runner.js';
+import { decodeValue } from '../model/avro.js';
 import { activityMatches, alertMatches, type ActivityFilters, type AlertFilters } from './filters.js';
 import {
   activityItemOf,

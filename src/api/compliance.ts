@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { assessmentsContainer } from '../compliance/export.js';
-import { buildReport, hostDrillDown, hostHtml, reportCsv, reportHtml, reportJson, reportRulesCsv, type ReportFilters } from '../compliance/report.js';
+import { buildReport, hostDrillDown, reportJson, type ReportFilters } from '../compliance/report.js';
+import { reportCsv, reportRulesCsv } from '../compliance/report-csv.js';
+import { hostHtml, reportHtml } from '../compliance/report-html.js';
 import type { Template } from '../compliance/template.js';
 import type { ComplianceView } from '../compliance/view.js';
 import { Timestamp } from '../model/primitives.js';

@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { describeTemplateIssue, TemplateError } from '../compliance/load.js';
-import { complianceSettingsOf } from '../compliance/settings.js';
+import { complianceSettingsOf } from '../config/compliance.js';
 import { configBaseDir, ConfigError, loadConfig } from '../config/load.js';
 import { configSchema, type Config } from '../config/schema.js';
 import { ConnectorRefused, loadConnector } from '../runtime/registry.js';

@@ -1,6 +1,6 @@
-import { configBaseDir } from '../config/load.js';
-import { describeDeadLetter, replayDeadLetters } from '../dlq/replay.js';
-import { DLQ_HEADERS } from '../dlq/headers.js';
+import { configBaseDir, deadLetterSettings } from '../config/load.js';
+import { describeDeadLetter, replayDeadLetters } from '../runtime/replay.js';
+import { DLQ_HEADERS } from '../kafka/dead-letters.js';
 import { createKafkaClient } from '../kafka/client.js';
 import { createRecordProducer } from '../kafka/producer.js';
 import { readRecords } from '../kafka/reader.js';
@@ -47,7 +47,7 @@ export async function run(args: string[]): Promise<number> {
     const producer = await createRecordProducer(client);
     try {
       const report = await replayDeadLetters({
-        config,
+        settings: deadLetterSettings(config),
         baseDir: configBaseDir(config),
         connector: values.connector,
         ...(since !== undefined && { since }),

@@ -1,4 +1,4 @@
-import { complianceSettings } from '../compliance/settings.js';
+import { complianceSettings } from '../config/compliance.js';
 import { topicNames } from '../config/schema.js';
 import { createKafkaClient } from '../kafka/client.js';
 import { ensureTopics } from '../kafka/topics.js';

@@ -1,13 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import { assessmentsContainer } from '../compliance/export.js';
-import { buildReport, reportCsv, reportHtml, reportJson, type ReportFilters } from '../compliance/report.js';
-import { complianceSettings } from '../compliance/settings.js';
+import { buildReport, reportJson, type ReportFilters } from '../compliance/report.js';
+import { reportCsv } from '../compliance/report-csv.js';
+import { reportHtml } from '../compliance/report-html.js';
+import { complianceSettings } from '../config/compliance.js';
 import { ComplianceView } from '../compliance/view.js';
 import { createKafkaClient } from '../kafka/client.js';
 import { readRecords } from '../kafka/reader.js';
 import { silentLogger } from '../log.js';
 import { Timestamp } from '../model/primitives.js';
-import { decodeValue } from '../runtime/runner.js';
+import { decodeValue } from '../model/avro.js';
 import { CliError } from './errors.js';
 import { clientConfig, parseOptions } from './options.js';
 

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
 import avro from 'avsc';
-import { SINGLE_OBJECT_HEADER_LENGTH } from '../formats/avro/single-object.js';
+import { SINGLE_OBJECT_HEADER_LENGTH } from '../model/wire/single-object.js';
 import { encodeEvent, EVENT_SCHEMA_FILE } from '../model/avro.js';
 import type { CanonicalEvent } from '../model/events.js';
 

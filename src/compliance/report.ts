@@ -11,8 +11,6 @@ import type { TrustStatus } from '../model/primitives.js';
 import type { AssessmentPayload } from './score.js';
 import type { Reference, Template } from './template.js';
 
-export { reportCsv, reportRulesCsv } from './report-csv.js';
-export { hostHtml, reportHtml, type HtmlOptions } from './report-html.js';
 
 type Assessment = EventOf<'compliance.assessment'>;
 type RuleResultPayload = z.output<typeof RuleResult>;

@@ -234,3 +234,10 @@ function round(value: number): number {
 function clip(text: string): string {
   return text.length <= TEXT_MAX ? text : `${text.slice(0, TEXT_MAX - 1)}…`;
 }
+
+/** What scoring needs: the hardening templates, the waivers in force, the scoring model. */
+export interface ComplianceSettings {
+  templates: readonly Template[];
+  waivers: readonly Waiver[];
+  model?: ScoringModelName;
+}

@@ -3,7 +3,7 @@ import type { ComponentHealth } from '../kafka/health.js';
 import { followTopic } from '../kafka/reader.js';
 import type { Logger } from '../log.js';
 import type { CanonicalEvent, EventOf } from '../model/events.js';
-import { decodeValue } from '../runtime/runner.js';
+import { decodeValue } from '../model/avro.js';
 
 type Assessment = EventOf<'compliance.assessment'>;
 

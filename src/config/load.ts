@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { fieldErrors, type FieldError } from '../model/validation.js';
-import { configSchema, type Config } from './schema.js';
+import type { DeadLetterSettings } from '../runtime/replay.js';
+import { configSchema, topicNames, type Config } from './schema.js';
 
 /** A configuration that cannot be used; every problem named by file and option path. */
 export class ConfigError extends Error {
@@ -68,4 +69,9 @@ export function loadConfig(file?: string): Config {
     throw new ConfigError(path, [{ path: '(file)', message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}` }]);
   }
   return parseConfig(text, path, dirname(path));
+}
+
+/** The dead-letter settings of a configuration: its topic, group prefix and connectors. */
+export function deadLetterSettings(config: Config): DeadLetterSettings {
+  return { connectors: config.connectors, topic: topicNames(config.kafka).dlq, groupPrefix: config.kafka.groupPrefix };
 }

@@ -11,7 +11,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { stableEventId } from '../ingest/stable-id.js';
+import { stableEventId } from '../model/stable-id.js';
 import type { Logger } from '../log.js';
 import type { IngestEventInput } from '../model/events.js';
 import { adminAction, configSnapshot, hvsReport, keylimeRevocation, policyDecision, type Admin, type AdminRequest, type Decision } from './simulation-documents.js';

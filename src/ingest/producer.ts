@@ -1,5 +1,4 @@
-import type { KafkaSettings } from '../config/schema.js';
-import { createKafkaClient } from '../kafka/client.js';
+import { createKafkaClient, type KafkaConnection } from '../kafka/client.js';
 import { createRecordProducer } from '../kafka/producer.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { IngestEventInput } from '../model/events.js';
@@ -11,8 +10,8 @@ export interface ProducerOptions {
   clientId?: string;
   /** Default `trustwire.events`. */
   topic?: string;
-  ssl?: KafkaSettings['ssl'];
-  sasl?: KafkaSettings['sasl'];
+  ssl?: KafkaConnection['ssl'];
+  sasl?: KafkaConnection['sasl'];
   logger?: Logger;
 }
 

@@ -4,16 +4,8 @@ import type { Logger } from '../log.js';
 import { encodeEvent } from '../model/avro.js';
 import type { CanonicalEvent } from '../model/events.js';
 import type { RecordProducer } from '../kafka/producer.js';
+import { TYPE_HEADER, VALIDATED_HEADER } from '../kafka/event-headers.js';
 
-/** Header naming the event kind, so tools can route or count without decoding the Avro. */
-export const TYPE_HEADER = 'trustwire-type';
-
-/**
- * Header saying the event passed the contract's every rule where it entered (this writer is
- * only given events the zod schema parsed): the processor does not check it a second time.
- * Records without it (another producer writing Avro or JSON) are checked there in full.
- */
-export const VALIDATED_HEADER = 'trustwire-validated';
 
 /**
  * Writes canonical events to the events topic: Avro single-object encoded, keyed by host id so

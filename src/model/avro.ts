@@ -7,10 +7,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import avro from 'avsc';
 import type { Type, types } from 'avsc';
-import { createRecordWriter, encoderOf, isPlainRecordType, plainTypeHook, type WriteTap } from '../formats/avro/plain-types.js';
-import { createSingleObjectCodec, SingleObjectDecodeError, schemaFingerprint } from '../formats/avro/single-object.js';
-import { EVENT_TYPES, type CanonicalEvent, type EventType } from './events.js';
-import { describeValue, formatPath, ValidationError, type FieldError } from './validation.js';
+import { createRecordWriter, encoderOf, isPlainRecordType, plainTypeHook, type WriteTap } from './wire/plain-types.js';
+import { createSingleObjectCodec, SingleObjectDecodeError, schemaFingerprint } from './wire/single-object.js';
+import { CanonicalEvent, EVENT_TYPES, type EventType } from './events.js';
+import { describeValue, fieldErrors, formatPath, ValidationError, type FieldError } from './validation.js';
 
 const SCHEMA_DIR = new URL('../../schemas/', import.meta.url);
 /** Publish this file's text (e.g. to a schema registry): avsc's `schema({ exportAttrs })` drops enum defaults. */
@@ -21,7 +21,7 @@ const RELEASED_FILE = /^trustwire\.Event\.v(\d+)\.avsc$/;
 /**
  * An Avro type for a `trustwire.Event` schema (parsed JSON), checked to fit the codec. Its
  * records decode into plain objects without their null optional fields, the objects
- * `CanonicalEvent.parse` yields (`formats/avro/plain-types.ts`), so decoding is one pass; and
+ * `CanonicalEvent.parse` yields (`model/wire/plain-types.ts`), so decoding is one pass; and
  * they write such objects as they are, so encoding is one pass too.
  */
 export function eventAvroType(schema: object): Type {
@@ -239,4 +239,19 @@ export function decodeEvent(bytes: Buffer): CanonicalEvent {
 /** Where the event does not fit the current Avro schema, field by field; empty when it fits. */
 export function eventAvroFieldErrors(event: CanonicalEvent): FieldError[] {
   return eventCodec.fieldErrors(event);
+}
+
+/** Avro single-object (what trustwire writes) or JSON (what another producer may write). */
+export function decodeValue(value: Buffer | null): CanonicalEvent {
+  if (value === null || value.length === 0) throw new Error('record has no value');
+  if (value[0] === 0xc3 && value[1] === 0x01) return decodeEvent(value);
+  let json: unknown;
+  try {
+    json = JSON.parse(value.toString('utf8'));
+  } catch (error) {
+    throw new Error(`neither Avro single-object nor JSON: ${(error as Error).message}`);
+  }
+  const result = CanonicalEvent.safeParse(json);
+  if (!result.success) throw new ValidationError('event breaks the contract', fieldErrors(result.error));
+  return result.data;
 }

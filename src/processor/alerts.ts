@@ -1,5 +1,5 @@
-import { clampText, defined } from '../ingest/adapters/common.js';
-import { stableEventId } from '../ingest/stable-id.js';
+import { clampText, defined } from '../model/text.js';
+import { stableEventId } from '../model/stable-id.js';
 import type { AssessmentPayload } from '../compliance/score.js';
 import type { CanonicalEvent, EventOf } from '../model/events.js';
 import { enrichmentOf, hostIdentityOf } from './enrichment.js';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { defined } from '../ingest/adapters/common.js';
+import { defined } from '../model/text.js';
 import type { Enrichment, HostIdentity } from '../model/events.js';
 import type { HostState } from './state.js';
 

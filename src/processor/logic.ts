@@ -1,9 +1,6 @@
 import { applicableTemplates } from '../compliance/applicability.js';
-import type { ScoringModelName } from '../compliance/models.js';
-import { assess } from '../compliance/score.js';
-import type { Template } from '../compliance/template.js';
-import type { Waiver } from '../compliance/waivers.js';
-import { stableEventId } from '../ingest/stable-id.js';
+import { assess, type ComplianceSettings } from '../compliance/score.js';
+import { stableEventId } from '../model/stable-id.js';
 import type { CanonicalEvent, EventOf } from '../model/events.js';
 import {
   adminOnUntrustedAlert,
@@ -73,12 +70,8 @@ export interface ProcessResult {
   duplicate?: boolean;
 }
 
-/** What scoring needs: the hardening templates, the waivers in force, the scoring model. */
-export interface ComplianceSettings {
-  templates: readonly Template[];
-  waivers: readonly Waiver[];
-  model?: ScoringModelName;
-}
+
+export type { ComplianceSettings };
 
 export const COMPLIANCE_SOURCE = { system: 'trustwire', vendor: 'trustwire', product: 'trustwire-compliance' } as const;
 

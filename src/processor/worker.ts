@@ -4,13 +4,12 @@
  * in one Kafka transaction per fetched batch, together with the batch's input offset (the
  * exactly-once machinery is the stage's, src/processor/stage.ts; this file is what an event does).
  */
-import type { Config } from '../config/schema.js';
-import { deadLetterRecord } from '../dlq/headers.js';
+import { deadLetterRecord } from '../kafka/dead-letters.js';
 import type { KafkaClient } from '../kafka/client.js';
 import type { ComponentHealth } from '../kafka/health.js';
 import type { IncomingRecord } from '../kafka/reader.js';
 import type { TransactionalRecord } from '../kafka/transactional.js';
-import { TYPE_HEADER, VALIDATED_HEADER } from '../ingest/writer.js';
+import { TYPE_HEADER, VALIDATED_HEADER } from '../kafka/event-headers.js';
 import type { Logger } from '../log.js';
 import { decodeEvent, encodeEvent } from '../model/avro.js';
 import { CanonicalEvent } from '../model/events.js';
@@ -28,9 +27,19 @@ export function processorGroup(prefix = 'trustwire'): string {
   return `${prefix}-processor`;
 }
 
+/** The topics the processor reads and writes (the configuration's `kafka.topics`). */
+export interface ProcessorTopics {
+  events: string;
+  enriched: string;
+  hostState: string;
+  dlq: string;
+  byUser: string;
+  byWorkload: string;
+}
+
 export interface ProcessorOptions {
   client: KafkaClient;
-  topics: Config['kafka']['topics'];
+  topics: ProcessorTopics;
   rules: ProcessorRules;
   logger: Logger;
   groupId?: string;

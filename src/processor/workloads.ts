@@ -19,8 +19,8 @@
 import type { KafkaClient } from '../kafka/client.js';
 import type { IncomingRecord } from '../kafka/reader.js';
 import type { TransactionalRecord } from '../kafka/transactional.js';
-import { TYPE_HEADER } from '../ingest/writer.js';
-import { deadLetterRecord } from '../dlq/headers.js';
+import { TYPE_HEADER } from '../kafka/event-headers.js';
+import { deadLetterRecord } from '../kafka/dead-letters.js';
 import type { Logger } from '../log.js';
 import { decodeEvent, encodeEvent } from '../model/avro.js';
 import type { CanonicalEvent, EventOf } from '../model/events.js';

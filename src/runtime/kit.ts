@@ -15,7 +15,7 @@ import { describe, test, before, after } from 'node:test';
 import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import { pino } from 'pino';
-import { deadLetterHeaders } from '../dlq/headers.js';
+import { deadLetterHeaders } from '../kafka/dead-letters.js';
 import type { Logger } from '../log.js';
 import type { CanonicalEvent, EventType } from '../model/events.js';
 import { EVENT_TYPES } from '../model/events.js';

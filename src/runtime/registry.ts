@@ -1,13 +1,13 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { withSecretBaseDir } from '../config/secret.js';
-import { PROJECT_ROOT } from '../embedded/paths.js';
 import { fieldErrors } from '../model/validation.js';
 import type { ConnectorDefinition } from './contract.js';
 import type { ConnectorInstanceSettings } from './settings.js';
 
-const BUILT_IN_DIR = resolve(PROJECT_ROOT, 'connectors');
+/** The built-in connectors: connectors/ at the repository's root, two folders up from this file. */
+const BUILT_IN_DIR = resolve(fileURLToPath(new URL('../../connectors/', import.meta.url)));
 const TYPE_NAME = /^[a-z0-9][a-z0-9-]*$/;
 
 /** A connector that cannot start: its name, the option at fault, and why. The others still start. */

@@ -15,11 +15,10 @@ import { startGroupConsumer, type BatchOutcome, type GroupBatch, type GroupConsu
 import type { HealthSnapshot } from '../kafka/health.js';
 import type { RecordProducer } from '../kafka/producer.js';
 import type { IncomingRecord } from '../kafka/reader.js';
-import { deadLetterRecord } from '../dlq/headers.js';
+import { deadLetterRecord } from '../kafka/dead-letters.js';
 import type { Logger } from '../log.js';
-import { decodeEvent } from '../model/avro.js';
-import { CanonicalEvent } from '../model/events.js';
-import { fieldErrors, ValidationError } from '../model/validation.js';
+import { decodeValue } from '../model/avro.js';
+import type { CanonicalEvent } from '../model/events.js';
 import type { ConnectorDefinition, SinkConnector } from './contract.js';
 import { deliver } from './deliver.js';
 import type { ConnectorMetrics } from './metrics.js';
@@ -275,17 +274,3 @@ export function newStatus(name: string, type: string, state: ConnectorStatus['st
   return { name, type, group: sinkGroup(name, groupPrefix), state, consumed: 0, delivered: 0, skipped: 0, retries: 0, deadLettered: 0, inFlight: 0, lag: 0 };
 }
 
-/** Avro single-object (what trustwire writes) or JSON (what another producer may write). */
-export function decodeValue(value: Buffer | null): CanonicalEvent {
-  if (value === null || value.length === 0) throw new Error('record has no value');
-  if (value[0] === 0xc3 && value[1] === 0x01) return decodeEvent(value);
-  let json: unknown;
-  try {
-    json = JSON.parse(value.toString('utf8'));
-  } catch (error) {
-    throw new Error(`neither Avro single-object nor JSON: ${(error as Error).message}`);
-  }
-  const result = CanonicalEvent.safeParse(json);
-  if (!result.success) throw new ValidationError('event breaks the contract', fieldErrors(result.error));
-  return result.data;
-}

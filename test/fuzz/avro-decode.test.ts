@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { SingleObjectDecodeError } from '../../src/formats/avro/single-object.js';
+import { SingleObjectDecodeError } from '../../src/model/wire/single-object.js';
 import { createEventCodec, decodeEvent, encodeEvent, EVENT_AVRO_TYPE, EVENT_SCHEMA_FILE, eventAvroType } from '../../src/model/avro.js';
 import { CanonicalEvent, EVENT_TYPES } from '../../src/model/events.js';
 import { describeBytes, fuzz, FUZZ_RUNS, FUZZ_TIMEOUT_MS, mutateBytes, type Random } from '../helpers/fuzz.js';

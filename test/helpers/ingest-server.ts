@@ -5,7 +5,7 @@ import { createServer } from '../../src/api/server.js';
 import { Secret } from '../../src/config/secret.js';
 import type { OutgoingRecord, RecordMetadata, RecordProducer } from '../../src/kafka/producer.js';
 import { silentLogger } from '../../src/log.js';
-import { ingestRoutes } from '../../src/ingest/routes.js';
+import { ingestRoutes } from '../../src/api/ingest.js';
 import { EventWriter } from '../../src/ingest/writer.js';
 import { decodeEvent } from '../../src/model/avro.js';
 import { CanonicalEvent } from '../../src/model/events.js';

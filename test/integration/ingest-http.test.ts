@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Secret } from '../../src/config/secret.js';
-import { TYPE_HEADER, VALIDATED_HEADER } from '../../src/ingest/writer.js';
+import { TYPE_HEADER, VALIDATED_HEADER } from '../../src/kafka/event-headers.js';
 import { decodeEvent } from '../../src/model/avro.js';
 import { INGESTIBLE_TYPES, IngestEvent } from '../../src/model/events.js';
 import { silentLogger } from '../../src/log.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { DLQ_HEADERS } from '../../src/dlq/headers.js';
+import { DLQ_HEADERS } from '../../src/kafka/dead-letters.js';
 import { createRecordProducer } from '../../src/kafka/producer.js';
 import { ensureTopics } from '../../src/kafka/topics.js';
 import { silentLogger } from '../../src/log.js';

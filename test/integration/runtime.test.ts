@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { z } from 'zod';
-import { DLQ_HEADERS } from '../../src/dlq/headers.js';
+import { DLQ_HEADERS } from '../../src/kafka/dead-letters.js';
 import { createRecordProducer, type RecordProducer } from '../../src/kafka/producer.js';
 import { committedOffsets, ensureTopics } from '../../src/kafka/topics.js';
 import { silentLogger } from '../../src/log.js';

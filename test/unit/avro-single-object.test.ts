@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import avro from 'avsc';
-import { crc64Avro, fingerprintBytes } from '../../src/formats/avro/crc64.js';
+import { crc64Avro, fingerprintBytes } from '../../src/model/wire/crc64.js';
 import {
   createSingleObjectCodec,
   parsingCanonicalForm,
   schemaFingerprint,
   SingleObjectDecodeError,
   type SingleObjectDecodeFailure,
-} from '../../src/formats/avro/single-object.js';
+} from '../../src/model/wire/single-object.js';
 
 interface SpecCase {
   id: string;

@@ -2,18 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { csvField, REPORT_CSV_COLUMNS, RULES_CSV_COLUMNS } from '../../src/compliance/report-csv.js';
 import { escapeHtml } from '../../src/compliance/report-html.js';
-import {
-  bandOf,
-  buildReport,
-  hostDrillDown,
-  hostHtml,
-  reportCsv,
-  reportHtml,
-  reportJson,
-  reportRulesCsv,
-  type ComplianceReport,
-  type ReportRow,
-} from '../../src/compliance/report.js';
+import { bandOf, buildReport, hostDrillDown, reportJson, type ComplianceReport, type ReportRow } from '../../src/compliance/report.js';
+import { reportCsv, reportRulesCsv } from '../../src/compliance/report-csv.js';
+import { hostHtml, reportHtml } from '../../src/compliance/report-html.js';
 import { ASSESSED_AT, buildFleet, FORMULA_NAME, HOSTILE_HTML_NAME, REPORT_NOW, TEMPLATES, type Assessment } from '../fixtures/compliance/fleet.js';
 
 const fleet = buildFleet();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { CRC64_AVRO_EMPTY, crc64Avro, fingerprintBytes, fingerprintHex, toSignedFingerprint } from '../../src/formats/avro/crc64.js';
+import { CRC64_AVRO_EMPTY, crc64Avro, fingerprintBytes, fingerprintHex, toSignedFingerprint } from '../../src/model/wire/crc64.js';
 
 interface SpecCase {
   id: string;

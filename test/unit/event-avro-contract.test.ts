@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import avro from 'avsc';
 import type { Type, types } from 'avsc';
 import { z } from 'zod';
-import { schemaFingerprint } from '../../src/formats/avro/single-object.js';
+import { schemaFingerprint } from '../../src/model/wire/single-object.js';
 import {
   EVENT_AVRO_TYPE,
   EVENT_SCHEMA_FILE,

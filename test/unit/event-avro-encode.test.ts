@@ -1,5 +1,5 @@
 /**
- * encodeEvent writes the plain canonical event directly (formats/avro/plain-types.ts's writers,
+ * encodeEvent writes the plain canonical event directly (model/wire/plain-types.ts's writers,
  * the payload's branch from `event.type`): these tests hold it to what encoding was before,
  * avsc's own writers over the event with its payload wrapped as `{branchName: payload}`,
  * byte for byte, and error for error for events that do not fit the schema.
@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import avro from 'avsc';
 import type { Type, types } from 'avsc';
-import { createRecordWriter, encoderOf, plainTypeHook, writeString, type WriteTap } from '../../src/formats/avro/plain-types.js';
-import { SINGLE_OBJECT_HEADER_LENGTH } from '../../src/formats/avro/single-object.js';
+import { createRecordWriter, encoderOf, plainTypeHook, writeString, type WriteTap } from '../../src/model/wire/plain-types.js';
+import { SINGLE_OBJECT_HEADER_LENGTH } from '../../src/model/wire/single-object.js';
 import { decodeEvent, encodeEvent, EVENT_SCHEMA_FILE, EVENT_SCHEMA_FINGERPRINT, eventAvroFieldErrors } from '../../src/model/avro.js';
 import { CanonicalEvent, EVENT_TYPES } from '../../src/model/events.js';
 import { ValidationError } from '../../src/model/validation.js';

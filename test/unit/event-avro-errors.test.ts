@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { types } from 'avsc';
-import { SingleObjectDecodeError, type SingleObjectDecodeFailure } from '../../src/formats/avro/single-object.js';
+import { SingleObjectDecodeError, type SingleObjectDecodeFailure } from '../../src/model/wire/single-object.js';
 import { decodeEvent, encodeEvent, EVENT_AVRO_TYPE, EVENT_SCHEMA_FINGERPRINT, eventAvroFieldErrors } from '../../src/model/avro.js';
 import { CanonicalEvent, type EventOf } from '../../src/model/events.js';
 import { ValidationError } from '../../src/model/validation.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import avro from 'avsc';
-import { decodeFrom, plainTypeHook } from '../../src/formats/avro/plain-types.js';
+import { decodeFrom, plainTypeHook } from '../../src/model/wire/plain-types.js';
 import { createEventCodec, decodeEvent, encodeEvent, EVENT_AVRO_TYPE, EVENT_SCHEMA_FILE, eventAvroType } from '../../src/model/avro.js';
 import { CanonicalEvent, EVENT_TYPES, type EventOf } from '../../src/model/events.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { stableEventId } from '../../src/ingest/stable-id.js';
+import { stableEventId } from '../../src/model/stable-id.js';
 import { eventAvroFieldErrors } from '../../src/model/avro.js';
 import { CanonicalEvent, type EventOf } from '../../src/model/events.js';
 import { EventId } from '../../src/model/primitives.js';

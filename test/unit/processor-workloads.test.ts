@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { stableEventId } from '../../src/ingest/stable-id.js';
+import { stableEventId } from '../../src/model/stable-id.js';
 import { eventAvroFieldErrors } from '../../src/model/avro.js';
 import { CanonicalEvent, type EventOf } from '../../src/model/events.js';
 import { ProcessorRules } from '../../src/processor/state.js';

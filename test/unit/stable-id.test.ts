@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { stableEventId } from '../../src/ingest/stable-id.js';
+import { stableEventId } from '../../src/model/stable-id.js';
 import { EventId } from '../../src/model/primitives.js';
 
 test('the same document at the same time gets the same id; another document another id', () => {

@@ -1,3 +1,4 @@
+import { clampText } from '../../model/text.js';
 import { z } from 'zod';
 import { Name } from '../../model/primitives.js';
 import { fieldErrors, ValidationError } from '../../model/validation.js';
@@ -30,13 +31,6 @@ export function fieldError(what: string, path: string, message: string): Validat
   return new ValidationError(what, [{ path, message }]);
 }
 
-export const TEXT_MAX = 4096;
-
-/** Upstream texts have no length limit; the event contract has. Cut, and say so. */
-export function clampText(text: string, max = TEXT_MAX): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
 /** `hash1 | hash2` for a list of accepted values, the value itself otherwise. */
 export function renderValue(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
@@ -45,8 +39,3 @@ export function renderValue(value: unknown): string | undefined {
   return clampText(JSON.stringify(value));
 }
 
-/** Drops the keys whose value is undefined, so the event carries only what is known. */
-export function defined<T extends Record<string, unknown>>(object: T): T {
-  for (const key of Object.keys(object)) if (object[key] === undefined) delete object[key];
-  return object;
-}

@@ -36,7 +36,8 @@ import type { IngestEventInput } from '../../model/events.js';
 import type { AttestationFault, FlavorKind, FlavorResult } from '../../model/payloads.js';
 import { Name, refuseControlCharacters, rfc3339Millis } from '../../model/primitives.js';
 import { describeValue, quoted } from '../../model/validation.js';
-import { AdapterOptions, ATTESTATION_SYSTEM, clampText, defined, parseOrThrow } from './common.js';
+import { AdapterOptions, ATTESTATION_SYSTEM, parseOrThrow } from './common.js';
+import { clampText, defined } from '../../model/text.js';
 
 const WHAT = 'invalid Intel SecL HVS report';
 

@@ -34,7 +34,8 @@ import { Name } from '../../model/primitives.js';
 import { quoted } from '../../model/validation.js';
 import { parseJson } from '../body.js';
 import { DEFAULT_INGEST_LIMITS, withinLimits, type IngestLimits } from '../limits.js';
-import { AdapterOptions, ATTESTATION_SYSTEM, clampText, defined, fieldError, parseOrThrow, renderValue } from './common.js';
+import { AdapterOptions, ATTESTATION_SYSTEM, fieldError, parseOrThrow, renderValue } from './common.js';
+import { clampText, defined } from '../../model/text.js';
 
 const WHAT = 'invalid Keylime revocation notification';
 

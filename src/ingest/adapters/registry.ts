@@ -1,7 +1,7 @@
 import type { IngestEventInput } from '../../model/events.js';
 import { ValidationError } from '../../model/validation.js';
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../limits.js';
-import { stableEventId } from '../stable-id.js';
+import { stableEventId } from '../../model/stable-id.js';
 import { fromIntelSeclReport, fromIntelSeclReportCollection, type IntelSeclAdapterOptions } from './intel-secl-hvs.js';
 import { fromKeylime, type KeylimeAdapterOptions } from './keylime.js';
 

@@ -1,12 +1,12 @@
-import type { Config } from '../config/schema.js';
+import type { ConnectorInstanceSettings } from './settings.js';
 import type { KafkaClient } from '../kafka/client.js';
 import type { RecordProducer } from '../kafka/producer.js';
 import { consumeUntilIdle, type IncomingRecord } from '../kafka/reader.js';
 import type { Logger } from '../log.js';
-import { deliver } from '../runtime/deliver.js';
-import { loadConnector } from '../runtime/registry.js';
-import { decodeValue } from '../runtime/runner.js';
-import { deadLetterHeaders, DLQ_HEADERS } from './headers.js';
+import { deliver } from './deliver.js';
+import { loadConnector } from './registry.js';
+import { decodeValue } from '../model/avro.js';
+import { deadLetterHeaders, DLQ_HEADERS } from '../kafka/dead-letters.js';
 
 export interface DeadLetterSummary {
   partition: number;
@@ -56,8 +56,17 @@ export interface ReplayReport {
  * `trustwire-dlq-replay-<name>` on the DLQ: a dead letter replayed once is not replayed again.
  * What fails again goes back to the DLQ as a new dead letter with its attempts counted.
  */
+/** Where dead letters are and which connectors may take them again (the configuration's). */
+export interface DeadLetterSettings {
+  connectors: readonly ConnectorInstanceSettings[];
+  /** The dead-letter topic. */
+  topic: string;
+  /** Replay groups are `<groupPrefix>-dlq-replay-<connector>`. */
+  groupPrefix: string;
+}
+
 export async function replayDeadLetters(options: {
-  config: Config;
+  settings: DeadLetterSettings;
   baseDir: string;
   connector: string;
   since?: number;
@@ -65,10 +74,11 @@ export async function replayDeadLetters(options: {
   producer: RecordProducer;
   logger: Logger;
 }): Promise<ReplayReport> {
-  const { config, client, producer, logger } = options;
-  const index = config.connectors.findIndex((c) => c.name === options.connector);
+  const { client, producer, logger } = options;
+  const { connectors, topic, groupPrefix } = options.settings;
+  const index = connectors.findIndex((c) => c.name === options.connector);
   if (index < 0) throw new Error(`no connector named ${JSON.stringify(options.connector)} in the configuration`);
-  const settings = config.connectors[index]!;
+  const settings = connectors[index]!;
   const { definition, options: connectorOptions } = await loadConnector(settings, `connectors[${index}]`, options.baseDir);
   const connector = definition.create(connectorOptions);
   await connector.start({
@@ -78,7 +88,7 @@ export async function replayDeadLetters(options: {
   });
   const report: ReplayReport = { replayed: 0, delivered: 0, deadLetteredAgain: 0, passedOver: 0 };
   try {
-    await consumeUntilIdle(client, { topic: config.kafka.topics.dlq, groupId: `${config.kafka.groupPrefix}-dlq-replay-${settings.name}` }, async (records) => {
+    await consumeUntilIdle(client, { topic, groupId: `${groupPrefix}-dlq-replay-${settings.name}` }, async (records) => {
       const mine = records.filter((record) => {
         const ours = record.headers[DLQ_HEADERS.component] === settings.name;
         const recent = options.since === undefined || Date.parse(record.headers[DLQ_HEADERS.time] ?? '') >= options.since;
@@ -105,7 +115,7 @@ export async function replayDeadLetters(options: {
       report.deadLetteredAgain += outcome.deadLetters.length;
       if (outcome.deadLetters.length > 0) {
         await producer.send(
-          config.kafka.topics.dlq,
+          topic,
           outcome.deadLetters.map(({ index: i, error, attempts }) => {
             const { record } = decodable[i]!;
             const h = record.headers;

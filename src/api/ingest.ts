@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { needs } from '../api/auth.js';
-import { HttpError } from '../api/errors.js';
+import { needs } from './auth.js';
+import { HttpError } from './errors.js';
 import { quoted } from '../model/validation.js';
-import { ADAPTER_NAMES, adapt, type AdapterName, type AdapterSettings } from './adapters/registry.js';
-import { decodeUtf8, parseBody, parseJsonDocument, type BodyItem } from './body.js';
-import { DEFAULT_INGEST_LIMITS, type IngestLimits } from './limits.js';
-import { prepareEvents } from './prepare.js';
-import type { EventWriter } from './writer.js';
+import { ADAPTER_NAMES, adapt, type AdapterName, type AdapterSettings } from '../ingest/adapters/registry.js';
+import { decodeUtf8, parseBody, parseJsonDocument, type BodyItem } from '../ingest/body.js';
+import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../ingest/limits.js';
+import { prepareEvents } from '../ingest/prepare.js';
+import type { EventWriter } from '../ingest/writer.js';
 
 export interface IngestRouteOptions {
   writer: EventWriter;

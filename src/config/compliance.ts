@@ -1,9 +1,9 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { configBaseDir } from '../config/load.js';
-import type { Config } from '../config/schema.js';
-import type { ComplianceSettings } from '../processor/logic.js';
-import { BUNDLED_TEMPLATES_DIR, loadTemplate, loadTemplates } from './load.js';
+import { BUNDLED_TEMPLATES_DIR, loadTemplate, loadTemplates } from '../compliance/load.js';
+import type { ComplianceSettings } from '../compliance/score.js';
+import { configBaseDir } from './load.js';
+import type { Config } from './schema.js';
 
 /**
  * The templates (bundled, and the configured folders and files, relative to the configuration),
