@@ -6,7 +6,7 @@ import { complianceRoutes } from './api/compliance.js';
 import { connectorRoutes } from './api/connectors.js';
 import { dashboardRoutes } from './api/dashboard.js';
 import { dlqRoutes } from './api/dlq.js';
-import { ComplianceView } from './compliance/view.js';
+import { ComplianceView } from './reports/view.js';
 import { complianceSettings } from './config/compliance.js';
 import { hostRoutes } from './api/hosts.js';
 import { configBaseDir, deadLetterSettings } from './config/load.js';

@@ -1,4 +1,4 @@
-import { bandOf, SCORE_BANDS, type ScoreBand } from '../compliance/report.js';
+import { bandOf, SCORE_BANDS, type ScoreBand } from '../reports/report.js';
 import type { EventOf } from '../model/events.js';
 import type { TrustStatus } from '../model/primitives.js';
 import { SENSITIVE_LABEL } from '../processor/alerts.js';

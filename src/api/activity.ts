@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { ActivityQuery, AlertQuery } from '../activity/filters.js';
 import { overviewOf, RECENT_ALERTS, type Overview } from '../activity/overview.js';
 import type { ActivityView } from '../activity/view.js';
-import type { ComplianceView } from '../compliance/view.js';
+import type { ComplianceView } from '../reports/view.js';
 import { fieldErrors, quoted } from '../model/validation.js';
 import type { HostStateView } from '../processor/host-view.js';
 import type { ConnectorHost } from '../runtime/host.js';

@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { assessmentsContainer } from '../compliance/export.js';
-import { buildReport, hostDrillDown, reportJson, type ReportFilters } from '../compliance/report.js';
-import { reportCsv, reportRulesCsv } from '../compliance/report-csv.js';
-import { hostHtml, reportHtml } from '../compliance/report-html.js';
+import { assessmentsContainer } from '../reports/export.js';
+import { buildReport, hostDrillDown, reportJson, type ReportFilters } from '../reports/report.js';
+import { reportCsv, reportRulesCsv } from '../reports/csv.js';
+import { hostHtml, reportHtml } from '../reports/html.js';
 import type { Template } from '../compliance/template.js';
-import type { ComplianceView } from '../compliance/view.js';
+import type { ComplianceView } from '../reports/view.js';
 import { Timestamp } from '../model/primitives.js';
 import { HttpError } from './errors.js';
 import { needs } from './auth.js';

@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
-import { assessmentsContainer } from '../compliance/export.js';
-import { buildReport, reportJson, type ReportFilters } from '../compliance/report.js';
-import { reportCsv } from '../compliance/report-csv.js';
-import { reportHtml } from '../compliance/report-html.js';
+import { assessmentsContainer } from '../reports/export.js';
+import { buildReport, reportJson, type ReportFilters } from '../reports/report.js';
+import { reportCsv } from '../reports/csv.js';
+import { reportHtml } from '../reports/html.js';
 import { complianceSettings } from '../config/compliance.js';
-import { ComplianceView } from '../compliance/view.js';
+import { ComplianceView } from '../reports/view.js';
 import { createKafkaClient } from '../kafka/client.js';
 import { readRecords } from '../kafka/reader.js';
 import { silentLogger } from '../log.js';

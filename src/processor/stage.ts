@@ -189,7 +189,15 @@ export async function startStage<S>(options: StageOptions<S>): Promise<RunningSt
     const entry = owned.get(batch.partition)!;
     const records = batch.records.filter((record) => BigInt(record.offset) >= entry.startOffset);
     if (records.length === 0) return;
-    await logic.prepare?.(records);
+    if (logic.prepare !== undefined) {
+      try {
+        await within(logic.prepare(records), COMMIT_TIMEOUT_MS, `the preparation of a batch of partition ${batch.partition}`);
+      } catch (error) {
+        // Nothing of the batch is processed yet: fetch it again.
+        log.warn({ partition: batch.partition, error: describeKafkaError(error) }, 'preparing a batch failed; fetching the partition again');
+        return 'rewind';
+      }
+    }
     const out: TransactionalRecord[] = [];
     const changed = new Set<string>();
     for (let i = 0; i < records.length; i++) {

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { buildReport, hostDrillDown } from '../../src/compliance/report.js';
-import { hostHtml, reportHtml } from '../../src/compliance/report-html.js';
+import { buildReport, hostDrillDown } from '../../src/reports/report.js';
+import { hostHtml, reportHtml } from '../../src/reports/html.js';
 import { ensureChromium } from '../../scripts/ensure-chromium.js';
 import { buildFleet, FORMULA_NAME, HOSTILE_HTML_NAME, REPORT_NOW, TEMPLATES } from '../fixtures/compliance/fleet.js';
 

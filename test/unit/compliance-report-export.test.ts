@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import avro from 'avsc';
-import { assessmentsContainer } from '../../src/compliance/export.js';
+import { assessmentsContainer } from '../../src/reports/export.js';
 import { SINGLE_OBJECT_HEADER_LENGTH } from '../../src/model/wire/single-object.js';
 import { decodeEvent, encodeEvent, eventAvroType } from '../../src/model/avro.js';
 import { CanonicalEvent } from '../../src/model/events.js';

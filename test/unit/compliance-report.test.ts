@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { csvField, REPORT_CSV_COLUMNS, RULES_CSV_COLUMNS } from '../../src/compliance/report-csv.js';
-import { escapeHtml } from '../../src/compliance/report-html.js';
-import { bandOf, buildReport, hostDrillDown, reportJson, type ComplianceReport, type ReportRow } from '../../src/compliance/report.js';
-import { reportCsv, reportRulesCsv } from '../../src/compliance/report-csv.js';
-import { hostHtml, reportHtml } from '../../src/compliance/report-html.js';
+import { csvField, REPORT_CSV_COLUMNS, RULES_CSV_COLUMNS } from '../../src/reports/csv.js';
+import { escapeHtml } from '../../src/reports/html.js';
+import { bandOf, buildReport, hostDrillDown, reportJson, type ComplianceReport, type ReportRow } from '../../src/reports/report.js';
+import { reportCsv, reportRulesCsv } from '../../src/reports/csv.js';
+import { hostHtml, reportHtml } from '../../src/reports/html.js';
 import { ASSESSED_AT, buildFleet, FORMULA_NAME, HOSTILE_HTML_NAME, REPORT_NOW, TEMPLATES, type Assessment } from '../fixtures/compliance/fleet.js';
 
 const fleet = buildFleet();

@@ -8,8 +8,8 @@ import type { z } from 'zod';
 import type { EventOf } from '../model/events.js';
 import type { RuleResult, RuleResultKind } from '../model/payloads.js';
 import type { TrustStatus } from '../model/primitives.js';
-import type { AssessmentPayload } from './score.js';
-import type { Reference, Template } from './template.js';
+import type { AssessmentPayload } from '../compliance/score.js';
+import type { Reference, Template } from '../compliance/template.js';
 
 
 type Assessment = EventOf<'compliance.assessment'>;
