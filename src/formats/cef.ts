@@ -19,35 +19,12 @@
  *   event goes into `trustwireSource`; the host the event concerns is `dvchost` /
  *   `deviceExternalId` / `dvc`, as endpoint-management products report their endpoints.
  *
- * The per-kind mapping tables (`CEF_MAPPINGS`) are the documentation: docs/formats.md is
- * rendered from them.
+ * The per-kind key tables (`CEF_MAPPINGS`) name fields of the catalogue (`fields.ts`), and are
+ * the documentation: docs/formats.md is rendered from them.
  */
-import type { CanonicalEvent, EventOf } from '../model/events.js';
-import {
-  eventName,
-  eventResult,
-  eventSignature,
-  eventSummary,
-  failedFlavors,
-  failedRules,
-  faultDetails,
-  faultReasons,
-  geolocationText,
-  hostLabel,
-  ipv4,
-  ipv6,
-  listText,
-  platformText,
-  resourceText,
-  runningServices,
-  sourceText,
-  successOrFailure,
-  tagsText,
-  targetText,
-  TRUSTWIRE_DEVICE,
-  type DeviceIdentity,
-} from './describe.js';
-import { assertUniqueKeys, type FieldMapping, type KindMappings } from './mapping.js';
+import type { CanonicalEvent } from '../model/events.js';
+import { eventName, eventResult, eventSignature, ipv4, ipv6, severityLevel, TRUSTWIRE_DEVICE, type DeviceIdentity } from './describe.js';
+import { compileKinds, mapKinds, type FieldMapping, type KeyTable, type KindMappings } from './mapping.js';
 import { truncateChars } from './text.js';
 
 // ---- the dictionary (the keys trustwire uses, with their types and lengths) -----------------
@@ -161,111 +138,102 @@ export function escapeCefValue(value: string): string {
   return copied === 0 ? value : out + value.slice(copied);
 }
 
-// ---- the mapping tables -------------------------------------------------------------------
-
-type Row<K extends CanonicalEvent['type'] = CanonicalEvent['type']> = FieldMapping<EventOf<K>>;
+// ---- the key tables -----------------------------------------------------------------------
 
 /** Every kind starts with these: when, which event, which host, who reported it. */
-const ENVELOPE: readonly Row[] = [
-  { key: 'rt', from: 'time', note: 'epoch milliseconds', value: (e) => e.time },
-  { key: 'externalId', from: 'id', note: 'stable through the pipeline: de-duplicate on it', value: (e) => e.id },
-  { key: 'cat', from: 'type', value: (e) => e.type },
-  { key: 'dvchost', from: 'host.name', note: 'else host.id', value: hostLabel },
-  { key: 'deviceExternalId', from: 'host.id', value: (e) => e.host.id },
-  // Keys typed ipv4 / ipv6 take a value only when it is one (`render`): the same address goes to one or the other.
-  { key: 'dvc', from: 'host.ip', note: 'when IPv4', value: (e) => e.host.ip },
-  { key: 'c6a1', label: 'Device IPv6 Address', from: 'host.ip', note: 'when IPv6 (the spec\'s label)', value: (e) => e.host.ip },
-  { key: 'trustwirePool', from: 'host.pool', value: (e) => e.host.pool },
-  { key: 'trustwireTenant', from: 'tenant', value: (e) => e.tenant },
-  { key: 'trustwireSource', from: 'source', note: '`vendor product version (system)` of the reporting system', value: sourceText },
-];
-
-/** Every kind ends with the processor's enrichment: the state of the host the event concerns. */
-const ENRICHMENT: readonly Row[] = [
-  { key: 'cs1', label: 'Host Trust Status', from: 'enrichment.trust.status', value: (e) => e.enrichment?.trust.status },
-  { key: 'deviceCustomDate1', label: 'Host Trust Status Since', from: 'enrichment.trust.since', note: 'epoch milliseconds', value: (e) => e.enrichment?.trust.since },
-  { key: 'cn1', label: 'Host Attestation Fault Count', from: 'enrichment.trust.faultCount', value: (e) => e.enrichment?.trust.faultCount },
-  { key: 'cfp1', label: 'Host Compliance Score', from: 'enrichment.compliance.score', value: (e) => e.enrichment?.compliance?.score },
-  { key: 'cfp2', label: 'Host Compliance Max Score', from: 'enrichment.compliance.maxScore', value: (e) => e.enrichment?.compliance?.maxScore },
-  { key: 'trustwireHostCompliant', from: 'enrichment.compliance.compliant', note: '`true` / `false`', value: (e) => e.enrichment?.compliance?.compliant },
-  { key: 'trustwireHostComplianceTemplate', from: 'enrichment.compliance.templateId', value: (e) => e.enrichment?.compliance?.templateId },
-  { key: 'cs2', label: 'Host Asset Tags', from: 'enrichment.assetTags', note: '`key=value, ...`', value: (e) => tagsText(e.enrichment?.assetTags) },
-  { key: 'cs3', label: 'Host Geolocation', from: 'enrichment.geolocation', note: '`country=.., region=.., site=..`', value: geolocationText },
-];
-
-const SUMMARY: Row = { key: 'msg', from: '(summary)', note: 'a sentence with the particulars', value: eventSummary };
-
-// The host's trust comes right after the envelope: a receiver that cuts long messages (UDP,
-// QRadar's and ArcSight's payload limits) cuts the long fault and reason texts at the end first.
-function kind<K extends CanonicalEvent['type']>(rows: readonly Row<K>[]): readonly Row<K>[] {
-  return [...ENVELOPE, ...ENRICHMENT, SUMMARY, ...rows];
-}
-
-/** One table per event kind: CEF extension key (and label) ← part of the canonical event. */
-export const CEF_MAPPINGS: KindMappings = {
-  'trust.change': kind<'trust.change'>([
-    { key: 'reason', from: '(fault reasons)', note: 'each fault\'s description, else flavor and fault name', value: faultReasons },
-    { key: 'cs4', label: 'Previous Trust Status', from: 'payload.previousStatus', value: (e) => e.payload.previousStatus },
-    { key: 'cs5', label: 'Attestation Faults', from: 'payload.flavors[].faults[]', note: '`FLAVOR: name (PCR n bank, expected .., actual ..); ...`', value: faultDetails },
-    { key: 'cs6', label: 'Failed Flavors', from: 'payload.flavors[].kind', note: 'the flavors that did not verify', value: failedFlavors },
-    { key: 'trustwireAttestationService', from: 'payload.attestationService', value: (e) => e.payload.attestationService },
-    { key: 'trustwireReportId', from: 'payload.reportId', value: (e) => e.payload.reportId },
-  ]),
-  'policy.decision': kind<'policy.decision'>([
-    { key: 'act', from: 'payload.action', value: (e) => e.payload.action },
-    { key: 'outcome', from: 'payload.decision', note: 'permit → `success`, deny → `failure`', value: (e) => successOrFailure(e.payload.decision === 'permit') },
-    { key: 'suser', from: 'payload.subjectUser', value: (e) => e.payload.subjectUser },
-    { key: 'reason', from: 'payload.reasons', note: 'joined by `; `', value: (e) => (e.payload.reasons.length === 0 ? undefined : e.payload.reasons.join('; ')) },
-    { key: 'shost', from: 'payload.sourceHost', note: 'name, else id: where a migration starts', value: (e) => e.payload.sourceHost?.name ?? e.payload.sourceHost?.id },
-    { key: 'cs4', label: 'Policy', from: 'payload.policy', value: (e) => e.payload.policy },
-    { key: 'cs5', label: 'Matched Rules', from: 'payload.matchedRules', value: (e) => listText(e.payload.matchedRules) },
-    { key: 'cs6', label: 'Resource', from: 'payload.resource', note: '`type id (name) [labels]`', value: resourceText },
-    { key: 'trustwireDecisionId', from: 'payload.decisionId', value: (e) => e.payload.decisionId },
-    { key: 'trustwireTrustRequirement', from: 'payload.trustRequirement', value: (e) => e.payload.trustRequirement },
-    { key: 'trustwireRequiredTags', from: 'payload.resource.requiredTags', note: '`key=value, ...`', value: (e) => tagsText(e.payload.resource.requiredTags) },
-  ]),
-  'admin.action': kind<'admin.action'>([
-    { key: 'act', from: 'payload.operation', value: (e) => e.payload.operation },
-    { key: 'outcome', from: 'payload.outcome', note: 'success → `success`, denied and failed → `failure`', value: (e) => successOrFailure(e.payload.outcome === 'success') },
-    { key: 'suser', from: 'payload.user.name', note: 'else payload.user.id', value: (e) => e.payload.user.name ?? e.payload.user.id },
-    { key: 'suid', from: 'payload.user.id', value: (e) => e.payload.user.id },
-    { key: 'spriv', from: 'payload.user.role', value: (e) => e.payload.user.role },
-    { key: 'src', from: 'payload.sourceIp', note: 'when IPv4', value: (e) => e.payload.sourceIp },
-    { key: 'c6a2', label: 'Source IPv6 Address', from: 'payload.sourceIp', note: 'when IPv6 (the spec\'s label)', value: (e) => e.payload.sourceIp },
-    { key: 'reason', from: 'payload.error', value: (e) => e.payload.error },
-    { key: 'cs4', label: 'Target', from: 'payload.target', note: '`type id (name)`', value: targetText },
-    { key: 'trustwireSessionId', from: 'payload.sessionId', value: (e) => e.payload.sessionId },
-    { key: 'trustwireDecisionId', from: 'payload.requestId', note: 'the policy.decision\'s decisionId', value: (e) => e.payload.requestId },
-  ]),
-  'config.snapshot': kind<'config.snapshot'>([
-    { key: 'cs4', label: 'Platform', from: 'payload.platform', note: 'and payload.platformVersion', value: platformText },
-    { key: 'cs5', label: 'Running Services', from: 'payload.services', note: 'names of the running ones', value: runningServices },
-    { key: 'deviceCustomDate2', label: 'Collected At', from: 'payload.collectedAt', note: 'epoch milliseconds', value: (e) => e.payload.collectedAt },
-    { key: 'cn2', label: 'Setting Count', from: 'payload.settings', note: 'how many (the values are not sent; the compliance.assessment scored from them is)', value: (e) => Object.keys(e.payload.settings).length },
-  ]),
-  'compliance.assessment': kind<'compliance.assessment'>([
-    { key: 'outcome', from: 'payload.compliant', note: 'true → `success`, false → `failure`', value: (e) => successOrFailure(e.payload.compliant) },
-    { key: 'reason', from: 'payload.trustGate', note: 'when applied', value: (e) => (e.payload.trustGate.applied ? `trust gate applied: host ${e.payload.trustGate.trustStatus}` : undefined) },
-    { key: 'cs4', label: 'Compliance Template', from: 'payload.templateId', note: 'and payload.templateVersion', value: (e) => `${e.payload.templateId} ${e.payload.templateVersion}` },
-    { key: 'cs5', label: 'Failed Rules', from: 'payload.results', note: 'ids of failed and erred rules, `(waived)` marked', value: failedRules },
-    { key: 'cs6', label: 'Newly Failing Rules', from: 'payload.drift.newlyFailing', value: (e) => listText(e.payload.drift?.newlyFailing) },
-    { key: 'cfp3', label: 'Compliance Score', from: 'payload.score', value: (e) => e.payload.score },
-    { key: 'cfp4', label: 'Compliance Score Without Waivers', from: 'payload.scoreWithoutWaivers', value: (e) => e.payload.scoreWithoutWaivers },
-    { key: 'cn2', label: 'Failed Rule Count', from: 'payload.counts.fail', value: (e) => e.payload.counts.fail },
-    { key: 'cn3', label: 'Waived Rule Count', from: 'payload.counts.waived', value: (e) => e.payload.counts.waived },
-    { key: 'trustwireScoringModel', from: 'payload.scoringModel', value: (e) => e.payload.scoringModel },
-    { key: 'trustwireSnapshotEventId', from: 'payload.snapshotEventId', value: (e) => e.payload.snapshotEventId },
-  ]),
-  alert: kind<'alert'>([
-    { key: 'cs4', label: 'Alert Rule', from: 'payload.rule', value: (e) => e.payload.rule },
-    { key: 'cs5', label: 'Related Event IDs', from: 'payload.relatedEventIds', value: (e) => listText(e.payload.relatedEventIds) },
-    { key: 'cs6', label: 'Alert Details', from: 'payload.details', note: '`key=value, ...`', value: (e) => tagsText(e.payload.details) },
-  ]),
+const ENVELOPE: KeyTable = {
+  rt: 'time',
+  externalId: 'id',
+  cat: 'type',
+  dvchost: 'hostName',
+  deviceExternalId: 'hostId',
+  dvc: 'hostIpv4',
+  c6a1: { field: 'hostIpv6', label: 'Device IPv6 Address' },
+  trustwirePool: 'hostPool',
+  trustwireTenant: 'tenant',
+  trustwireSource: 'source',
 };
 
-// ---- compiled once: key specs, prefixes and escaped labels --------------------------------
+/** Every kind ends with the processor's enrichment: the state of the host the event concerns. */
+const ENRICHMENT: KeyTable = {
+  cs1: { field: 'hostTrustStatus', label: 'Host Trust Status' },
+  deviceCustomDate1: { field: 'hostTrustSince', label: 'Host Trust Status Since' },
+  cn1: { field: 'hostFaultCount', label: 'Host Attestation Fault Count' },
+  cfp1: { field: 'hostComplianceScore', label: 'Host Compliance Score' },
+  cfp2: { field: 'hostComplianceMaxScore', label: 'Host Compliance Max Score' },
+  trustwireHostCompliant: 'hostCompliant',
+  trustwireHostComplianceTemplate: 'hostComplianceTemplate',
+  cs2: { field: 'hostAssetTags', label: 'Host Asset Tags' },
+  cs3: { field: 'hostGeolocation', label: 'Host Geolocation' },
+};
 
-const KEY_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
+/**
+ * One table per event kind: CEF extension key (and label) ← field. The host's trust comes
+ * right after the envelope: a receiver that cuts long messages (UDP, QRadar's and ArcSight's
+ * payload limits) cuts the long fault and reason texts at the end first.
+ */
+export const CEF_MAPPINGS: KindMappings = mapKinds('CEF', [ENVELOPE, ENRICHMENT, { msg: 'summary' }], {
+  'trust.change': {
+    reason: 'faultReasons',
+    cs4: { field: 'previousStatus', label: 'Previous Trust Status' },
+    cs5: { field: 'faultDetails', label: 'Attestation Faults' },
+    cs6: { field: 'failedFlavors', label: 'Failed Flavors' },
+    trustwireAttestationService: 'attestationService',
+    trustwireReportId: 'reportId',
+  },
+  'policy.decision': {
+    act: 'action',
+    outcome: 'successOrFailure',
+    suser: 'subjectUser',
+    reason: 'reasons',
+    shost: 'sourceHost',
+    cs4: { field: 'policy', label: 'Policy' },
+    cs5: { field: 'matchedRules', label: 'Matched Rules' },
+    cs6: { field: 'resource', label: 'Resource' },
+    trustwireDecisionId: 'decisionId',
+    trustwireTrustRequirement: 'trustRequirement',
+    trustwireRequiredTags: 'requiredTags',
+  },
+  'admin.action': {
+    act: 'operation',
+    outcome: 'successOrFailure',
+    suser: 'userName',
+    suid: 'userId',
+    spriv: 'userRole',
+    src: 'sourceIpv4',
+    c6a2: { field: 'sourceIpv6', label: 'Source IPv6 Address' },
+    reason: 'error',
+    cs4: { field: 'target', label: 'Target' },
+    trustwireSessionId: 'sessionId',
+    trustwireDecisionId: 'requestId',
+  },
+  'config.snapshot': {
+    cs4: { field: 'platform', label: 'Platform' },
+    cs5: { field: 'runningServices', label: 'Running Services' },
+    deviceCustomDate2: { field: 'collectedAt', label: 'Collected At' },
+    cn2: { field: 'settingCount', label: 'Setting Count' },
+  },
+  'compliance.assessment': {
+    outcome: 'successOrFailure',
+    reason: 'trustGateReason',
+    cs4: { field: 'template', label: 'Compliance Template' },
+    cs5: { field: 'failedRules', label: 'Failed Rules' },
+    cs6: { field: 'newlyFailingRules', label: 'Newly Failing Rules' },
+    cfp3: { field: 'score', label: 'Compliance Score' },
+    cfp4: { field: 'scoreWithoutWaivers', label: 'Compliance Score Without Waivers' },
+    cn2: { field: 'failedRuleCount', label: 'Failed Rule Count' },
+    cn3: { field: 'waivedRuleCount', label: 'Waived Rule Count' },
+    trustwireScoringModel: 'scoringModel',
+    trustwireSnapshotEventId: 'snapshotEventId',
+  },
+  alert: {
+    cs4: { field: 'rule', label: 'Alert Rule' },
+    cs5: { field: 'relatedEventIds', label: 'Related Event IDs' },
+    cs6: { field: 'details', label: 'Alert Details' },
+  },
+});
+
+// ---- compiled once: key specs, prefixes and escaped labels --------------------------------
 
 interface CompiledRow {
   /** ` label-pair key=`, with the space that separates it from the pair before. */
@@ -273,7 +241,7 @@ interface CompiledRow {
   /** The same without the leading space, for the first pair after the header. */
   firstPrefix: string;
   spec: CefKeySpec;
-  value: (event: CanonicalEvent) => unknown;
+  value: FieldMapping['value'];
 }
 
 function keySpec(key: string): CefKeySpec {
@@ -283,19 +251,11 @@ function keySpec(key: string): CefKeySpec {
   return { type: 'string', length: CEF_CUSTOM_KEY_LENGTH };
 }
 
-function compile(rows: readonly FieldMapping[]): CompiledRow[] {
-  return rows.map((row) => {
-    if (!KEY_NAME.test(row.key)) throw new Error(`invalid CEF key ${JSON.stringify(row.key)}`);
-    const label = row.label === undefined ? '' : ` ${row.key}Label=${escapeCefValue(truncateChars(row.label, CEF_LABEL_LENGTH))}`;
-    const prefix = `${label} ${row.key}=`;
-    return { prefix, firstPrefix: prefix.slice(1), spec: keySpec(row.key), value: row.value as CompiledRow['value'] };
-  });
-}
-
-assertUniqueKeys('CEF', CEF_MAPPINGS);
-const COMPILED = new Map(
-  (Object.keys(CEF_MAPPINGS) as CanonicalEvent['type'][]).map((type) => [type, compile(CEF_MAPPINGS[type] as readonly FieldMapping[])]),
-);
+const COMPILED = compileKinds(CEF_MAPPINGS, (row): CompiledRow => {
+  const label = row.label === undefined ? '' : ` ${row.key}Label=${escapeCefValue(truncateChars(row.label, CEF_LABEL_LENGTH))}`;
+  const prefix = `${label} ${row.key}=`;
+  return { prefix, firstPrefix: prefix.slice(1), spec: keySpec(row.key), value: row.value };
+});
 
 /** The text of a value for its key's type; undefined when the value does not fit the type. */
 function render(value: unknown, spec: CefKeySpec): string | undefined {
@@ -321,11 +281,6 @@ function render(value: unknown, spec: CefKeySpec): string | undefined {
 export interface CefOptions {
   /** The device in the header; trustwire's own by default. */
   device?: DeviceIdentity;
-}
-
-/** CEF severity: the event's 0-10, an integer. */
-export function cefSeverity(severity: number): number {
-  return Math.min(10, Math.max(0, Math.round(severity)));
 }
 
 function header(value: string, length: number): string {
@@ -363,7 +318,7 @@ function signatureHeader(event: CanonicalEvent): string {
 /** One canonical event as one CEF line (no syslog prefix, no line break). */
 export function formatCef(event: CanonicalEvent, options?: CefOptions): string {
   const device = options?.device === undefined || options.device === TRUSTWIRE_DEVICE ? TRUSTWIRE_DEVICE_HEADER : deviceHeader(options.device);
-  let out = `${device}${signatureHeader(event)}|${cefSeverity(event.severity)}|`;
+  let out = `${device}${signatureHeader(event)}|${severityLevel(event.severity)}|`;
   let first = true;
   for (const row of COMPILED.get(event.type) ?? []) {
     const text = render(row.value(event), row.spec);

@@ -26,6 +26,11 @@ export const TRUSTWIRE_DEVICE: Readonly<DeviceIdentity> = Object.freeze({
 
 type Tags = Readonly<Record<string, string>>;
 
+/** trustwire's severity as the integer 0-10 that every format's scale maps from. */
+export function severityLevel(severity: number): number {
+  return Math.min(10, Math.max(0, Math.round(severity)));
+}
+
 /** The second half of the signature: what happened, from a small, static set per kind. */
 export function eventResult(event: CanonicalEvent): string {
   switch (event.type) {

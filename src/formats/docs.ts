@@ -1,5 +1,6 @@
 /**
- * Renders the mapping tables of docs/formats.md from the tables the formats run on. The
+ * Renders the mapping tables of docs/formats.md from the tables the formats run on: each
+ * format's keys with the source and note of the catalogue's field (`fields.ts`) they carry. The
  * generated parts sit between `<!-- BEGIN GENERATED name -->` and `<!-- END GENERATED name -->`;
  * the prose around them is written by hand. `test/unit/formats-docs.test.ts` fails when the
  * file and the code differ;
@@ -12,9 +13,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EVENT_TYPES } from '../model/events.js';
 import { CEF_DICTIONARY, CEF_MAPPINGS } from './cef.js';
-import { EVENT_SIGNATURES } from './describe.js';
+import { EVENT_SIGNATURES, severityLevel } from './describe.js';
 import { EPO_ANALYZER, EPO_COMMON_FIELDS, EPO_CUSTOM_FIELDS, EPO_EVENT_IDS, EPO_MACHINE_INFO } from './epo-xml.js';
-import { LEEF_MAPPINGS } from './leef.js';
+import { LEEF_MAPPINGS, leefSeverity } from './leef.js';
 import type { FieldMapping, KindMappings } from './mapping.js';
 import { SYSLOG_SEVERITY_BY_TRUSTWIRE } from './syslog.js';
 
@@ -74,8 +75,8 @@ export function generatedSections(): Map<string, string> {
     SYSLOG_SEVERITY_BY_TRUSTWIRE.map((syslog, trustwire) => [
       String(trustwire),
       `${syslog} (${SYSLOG_SEVERITY_NAMES[syslog]})`,
-      String(Math.max(1, trustwire)),
-      String(trustwire),
+      String(leefSeverity(trustwire)),
+      String(severityLevel(trustwire)),
     ]),
   );
   return new Map([
@@ -86,9 +87,9 @@ export function generatedSections(): Map<string, string> {
     [
       'epo-fixed',
       [
-        `\`<MachineInfo>\`\n\n${rowsTable(EPO_MACHINE_INFO as readonly FieldMapping[], 'element')}`,
-        `\`<SoftwareInfo><CommonFields>\`\n\n${rowsTable(EPO_ANALYZER as readonly FieldMapping[], 'element')}`,
-        `\`<Event><CommonFields>\`\n\n${rowsTable(EPO_COMMON_FIELDS as readonly FieldMapping[], 'element')}`,
+        `\`<MachineInfo>\`\n\n${rowsTable(EPO_MACHINE_INFO, 'element')}`,
+        `\`<SoftwareInfo><CommonFields>\`\n\n${rowsTable(EPO_ANALYZER, 'element')}`,
+        `\`<Event><CommonFields>\`\n\n${rowsTable(EPO_COMMON_FIELDS, 'element')}`,
       ].join('\n\n'),
     ],
     ['epo-custom-fields', perKind(EPO_CUSTOM_FIELDS, (row) => code(row.key), 'element')],

@@ -2,6 +2,7 @@
 export * from './cef.js';
 export * from './describe.js';
 export * from './epo-xml.js';
+export * from './fields.js';
 export * from './json.js';
 export * from './leef.js';
 export * from './mapping.js';

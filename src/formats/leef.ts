@@ -22,30 +22,11 @@
  * 255), otherwise trustwire's cap of 1023, in characters, cut at a character boundary.
  * The device is trustwire, as for CEF (see cef.ts).
  */
-import { EVENT_TYPES, type CanonicalEvent, type EventOf } from '../model/events.js';
-import {
-  eventResult,
-  eventSummary,
-  failedFlavors,
-  failedRules,
-  faultDetails,
-  faultReasons,
-  geolocationText,
-  hostLabel,
-  listText,
-  platformText,
-  resourceText,
-  runningServices,
-  sourceText,
-  successOrFailure,
-  tagsText,
-  targetText,
-  TRUSTWIRE_DEVICE,
-  type DeviceIdentity,
-} from './describe.js';
-import { assertUniqueKeys, type FieldMapping, type KindMappings } from './mapping.js';
+import { EVENT_TYPES, type CanonicalEvent } from '../model/events.js';
+import { severityLevel, TRUSTWIRE_DEVICE, type DeviceIdentity } from './describe.js';
+import { compileKinds, mapKinds, type FieldMapping, type KeyTable, type KindMappings } from './mapping.js';
 import { truncateChars } from './text.js';
-import { isoTime, millisOf, perSecond, timeValue } from './time.js';
+import { millisOf, MONTHS, perSecond, timeValue } from './time.js';
 
 /** Lengths the guide gives; every other attribute is capped at `LEEF_DEFAULT_LENGTH`. */
 export const LEEF_LENGTHS: Readonly<Record<string, number>> = {
@@ -57,8 +38,6 @@ export const LEEF_DEFAULT_LENGTH = 1023;
 export const LEEF_EVENT_ID_LENGTH = 255;
 /** The `devTimeFormat` sent with every event (a Java SimpleDateFormat pattern). */
 export const LEEF_DEV_TIME_FORMAT = 'MMM dd yyyy HH:mm:ss.SSS z';
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
 
 function pad(value: number, width = 2): string {
   return String(value).padStart(width, '0');
@@ -82,112 +61,99 @@ export function leefDevTime(ms: number): string {
 
 /** LEEF's sev is 1-10: the event's severity, 0 raised to 1. */
 export function leefSeverity(severity: number): number {
-  return Math.min(10, Math.max(1, Math.round(severity)));
+  return Math.max(1, severityLevel(severity));
 }
 
-function isoTimeOf(ms: number | undefined): string | undefined {
-  return ms === undefined ? undefined : isoTime(ms);
-}
+// ---- the key tables -----------------------------------------------------------------------
 
-// ---- the mapping tables -------------------------------------------------------------------
-
-type Row<K extends CanonicalEvent['type'] = CanonicalEvent['type']> = FieldMapping<EventOf<K>>;
-
-const ENVELOPE: readonly Row[] = [
-  { key: 'devTime', from: 'time', note: '`MMM dd yyyy HH:mm:ss.SSS z`, GMT', value: (e) => leefDevTime(e.time) },
-  { key: 'devTimeFormat', from: '(constant)', note: '`MMM dd yyyy HH:mm:ss.SSS z`', value: () => LEEF_DEV_TIME_FORMAT },
-  { key: 'sev', from: 'severity', note: '1-10: 0 becomes 1', value: (e) => leefSeverity(e.severity) },
-  { key: 'cat', from: '(result)', note: 'the second half of the signature: `untrusted`, `deny`, `denied`, the alert rule, ...', value: eventResult },
-  { key: 'eventId', from: 'id', note: 'stable through the pipeline: de-duplicate on it', value: (e) => e.id },
-  { key: 'dst', from: 'host.ip', value: (e) => e.host.ip },
-  { key: 'identSrc', from: 'host.ip', note: 'with identHostName: QRadar ties the host name to the address', value: (e) => e.host.ip },
-  { key: 'identHostName', from: 'host.name', note: 'else host.id', value: hostLabel },
-  { key: 'hostId', from: 'host.id', value: (e) => e.host.id },
-  { key: 'pool', from: 'host.pool', value: (e) => e.host.pool },
-  { key: 'tenant', from: 'tenant', value: (e) => e.tenant },
-  { key: 'source', from: 'source', note: '`vendor product version (system)` of the reporting system', value: sourceText },
-];
-
-const ENRICHMENT: readonly Row[] = [
-  { key: 'hostTrustStatus', from: 'enrichment.trust.status', value: (e) => e.enrichment?.trust.status },
-  { key: 'hostTrustStatusSince', from: 'enrichment.trust.since', note: 'RFC 3339, UTC', value: (e) => isoTimeOf(e.enrichment?.trust.since) },
-  { key: 'hostAttestationFaultCount', from: 'enrichment.trust.faultCount', value: (e) => e.enrichment?.trust.faultCount },
-  { key: 'hostComplianceScore', from: 'enrichment.compliance.score', value: (e) => e.enrichment?.compliance?.score },
-  { key: 'hostComplianceMaxScore', from: 'enrichment.compliance.maxScore', value: (e) => e.enrichment?.compliance?.maxScore },
-  { key: 'hostCompliant', from: 'enrichment.compliance.compliant', note: '`true` / `false`', value: (e) => e.enrichment?.compliance?.compliant },
-  { key: 'hostComplianceTemplate', from: 'enrichment.compliance.templateId', value: (e) => e.enrichment?.compliance?.templateId },
-  { key: 'hostAssetTags', from: 'enrichment.assetTags', note: '`key=value, ...`', value: (e) => tagsText(e.enrichment?.assetTags) },
-  { key: 'hostGeolocation', from: 'enrichment.geolocation', note: '`country=.., region=.., site=..`', value: geolocationText },
-];
-
-const SUMMARY: Row = { key: 'msg', from: '(summary)', note: 'a sentence with the particulars', value: eventSummary };
-
-function kind<K extends CanonicalEvent['type']>(rows: readonly Row<K>[]): readonly Row<K>[] {
-  return [...ENVELOPE, ...ENRICHMENT, SUMMARY, ...rows];
-}
-
-/** One table per event kind: LEEF attribute ← part of the canonical event. */
-export const LEEF_MAPPINGS: KindMappings = {
-  'trust.change': kind<'trust.change'>([
-    { key: 'reason', from: '(fault reasons)', note: 'each fault\'s description, else flavor and fault name', value: faultReasons },
-    { key: 'previousTrustStatus', from: 'payload.previousStatus', value: (e) => e.payload.previousStatus },
-    { key: 'attestationFaults', from: 'payload.flavors[].faults[]', note: '`FLAVOR: name (PCR n bank, expected .., actual ..); ...`', value: faultDetails },
-    { key: 'failedFlavors', from: 'payload.flavors[].kind', note: 'the flavors that did not verify', value: failedFlavors },
-    { key: 'attestationService', from: 'payload.attestationService', value: (e) => e.payload.attestationService },
-    { key: 'reportId', from: 'payload.reportId', value: (e) => e.payload.reportId },
-  ]),
-  'policy.decision': kind<'policy.decision'>([
-    { key: 'action', from: 'payload.action', value: (e) => e.payload.action },
-    { key: 'outcome', from: 'payload.decision', note: 'permit → `success`, deny → `failure`', value: (e) => successOrFailure(e.payload.decision === 'permit') },
-    { key: 'usrName', from: 'payload.subjectUser', value: (e) => e.payload.subjectUser },
-    { key: 'reason', from: 'payload.reasons', note: 'joined by `; `', value: (e) => (e.payload.reasons.length === 0 ? undefined : e.payload.reasons.join('; ')) },
-    { key: 'sourceHost', from: 'payload.sourceHost', note: 'name, else id: where a migration starts', value: (e) => e.payload.sourceHost?.name ?? e.payload.sourceHost?.id },
-    { key: 'policy', from: 'payload.policy', value: (e) => e.payload.policy },
-    { key: 'matchedRules', from: 'payload.matchedRules', value: (e) => listText(e.payload.matchedRules) },
-    { key: 'resource', from: 'payload.resource', note: '`type id (name) [labels]`', value: resourceText },
-    { key: 'decisionId', from: 'payload.decisionId', value: (e) => e.payload.decisionId },
-    { key: 'trustRequirement', from: 'payload.trustRequirement', value: (e) => e.payload.trustRequirement },
-    { key: 'requiredTags', from: 'payload.resource.requiredTags', note: '`key=value, ...`', value: (e) => tagsText(e.payload.resource.requiredTags) },
-  ]),
-  'admin.action': kind<'admin.action'>([
-    { key: 'action', from: 'payload.operation', value: (e) => e.payload.operation },
-    { key: 'outcome', from: 'payload.outcome', note: 'success → `success`, denied and failed → `failure`', value: (e) => successOrFailure(e.payload.outcome === 'success') },
-    { key: 'usrName', from: 'payload.user.name', note: 'else payload.user.id', value: (e) => e.payload.user.name ?? e.payload.user.id },
-    { key: 'accountName', from: 'payload.user.id', value: (e) => e.payload.user.id },
-    { key: 'role', from: 'payload.user.role', value: (e) => e.payload.user.role },
-    { key: 'src', from: 'payload.sourceIp', note: 'IPv4 or IPv6', value: (e) => e.payload.sourceIp },
-    { key: 'reason', from: 'payload.error', value: (e) => e.payload.error },
-    { key: 'target', from: 'payload.target', note: '`type id (name)`', value: targetText },
-    { key: 'sessionId', from: 'payload.sessionId', value: (e) => e.payload.sessionId },
-    { key: 'decisionId', from: 'payload.requestId', note: 'the policy.decision\'s decisionId', value: (e) => e.payload.requestId },
-  ]),
-  'config.snapshot': kind<'config.snapshot'>([
-    { key: 'platform', from: 'payload.platform', note: 'and payload.platformVersion', value: platformText },
-    { key: 'runningServices', from: 'payload.services', note: 'names of the running ones', value: runningServices },
-    { key: 'collectedAt', from: 'payload.collectedAt', note: 'RFC 3339, UTC', value: (e) => isoTimeOf(e.payload.collectedAt) },
-    { key: 'settingCount', from: 'payload.settings', note: 'how many (the values are not sent)', value: (e) => Object.keys(e.payload.settings).length },
-  ]),
-  'compliance.assessment': kind<'compliance.assessment'>([
-    { key: 'outcome', from: 'payload.compliant', note: 'true → `success`, false → `failure`', value: (e) => successOrFailure(e.payload.compliant) },
-    { key: 'reason', from: 'payload.trustGate', note: 'when applied', value: (e) => (e.payload.trustGate.applied ? `trust gate applied: host ${e.payload.trustGate.trustStatus}` : undefined) },
-    { key: 'complianceTemplate', from: 'payload.templateId', note: 'and payload.templateVersion', value: (e) => `${e.payload.templateId} ${e.payload.templateVersion}` },
-    { key: 'failedRules', from: 'payload.results', note: 'ids of failed and erred rules, `(waived)` marked', value: failedRules },
-    { key: 'newlyFailingRules', from: 'payload.drift.newlyFailing', value: (e) => listText(e.payload.drift?.newlyFailing) },
-    { key: 'complianceScore', from: 'payload.score', value: (e) => e.payload.score },
-    { key: 'complianceScoreWithoutWaivers', from: 'payload.scoreWithoutWaivers', value: (e) => e.payload.scoreWithoutWaivers },
-    { key: 'failedRuleCount', from: 'payload.counts.fail', value: (e) => e.payload.counts.fail },
-    { key: 'waivedRuleCount', from: 'payload.counts.waived', value: (e) => e.payload.counts.waived },
-    { key: 'scoringModel', from: 'payload.scoringModel', value: (e) => e.payload.scoringModel },
-    { key: 'snapshotEventId', from: 'payload.snapshotEventId', value: (e) => e.payload.snapshotEventId },
-  ]),
-  alert: kind<'alert'>([
-    { key: 'alertRule', from: 'payload.rule', value: (e) => e.payload.rule },
-    { key: 'relatedEventIds', from: 'payload.relatedEventIds', value: (e) => listText(e.payload.relatedEventIds) },
-    { key: 'alertDetails', from: 'payload.details', note: '`key=value, ...`', value: (e) => tagsText(e.payload.details) },
-  ]),
+/** `devTime` and `sev` follow LEEF's own rules; every other attribute is a field of the catalogue. */
+const ENVELOPE: KeyTable = {
+  devTime: { from: 'time', note: '`MMM dd yyyy HH:mm:ss.SSS z`, GMT', value: (e) => leefDevTime(e.time) },
+  devTimeFormat: { from: '(constant)', note: '`MMM dd yyyy HH:mm:ss.SSS z`', value: () => LEEF_DEV_TIME_FORMAT },
+  sev: { from: 'severity', note: '1-10: 0 becomes 1', value: (e) => leefSeverity(e.severity) },
+  cat: 'result',
+  eventId: 'id',
+  dst: 'hostIp',
+  identSrc: 'hostIp',
+  identHostName: 'hostName',
+  hostId: 'hostId',
+  pool: 'hostPool',
+  tenant: 'tenant',
+  source: 'source',
 };
 
-assertUniqueKeys('LEEF', LEEF_MAPPINGS);
+const ENRICHMENT: KeyTable = {
+  hostTrustStatus: 'hostTrustStatus',
+  hostTrustStatusSince: 'hostTrustSinceRfc3339',
+  hostAttestationFaultCount: 'hostFaultCount',
+  hostComplianceScore: 'hostComplianceScore',
+  hostComplianceMaxScore: 'hostComplianceMaxScore',
+  hostCompliant: 'hostCompliant',
+  hostComplianceTemplate: 'hostComplianceTemplate',
+  hostAssetTags: 'hostAssetTags',
+  hostGeolocation: 'hostGeolocation',
+};
+
+/** One table per event kind: LEEF attribute ← field, in CEF's order. */
+export const LEEF_MAPPINGS: KindMappings = mapKinds('LEEF', [ENVELOPE, ENRICHMENT, { msg: 'summary' }], {
+  'trust.change': {
+    reason: 'faultReasons',
+    previousTrustStatus: 'previousStatus',
+    attestationFaults: 'faultDetails',
+    failedFlavors: 'failedFlavors',
+    attestationService: 'attestationService',
+    reportId: 'reportId',
+  },
+  'policy.decision': {
+    action: 'action',
+    outcome: 'successOrFailure',
+    usrName: 'subjectUser',
+    reason: 'reasons',
+    sourceHost: 'sourceHost',
+    policy: 'policy',
+    matchedRules: 'matchedRules',
+    resource: 'resource',
+    decisionId: 'decisionId',
+    trustRequirement: 'trustRequirement',
+    requiredTags: 'requiredTags',
+  },
+  'admin.action': {
+    action: 'operation',
+    outcome: 'successOrFailure',
+    usrName: 'userName',
+    accountName: 'userId',
+    role: 'userRole',
+    src: 'sourceIp',
+    reason: 'error',
+    target: 'target',
+    sessionId: 'sessionId',
+    decisionId: 'requestId',
+  },
+  'config.snapshot': {
+    platform: 'platform',
+    runningServices: 'runningServices',
+    collectedAt: 'collectedAtRfc3339',
+    settingCount: 'settingCount',
+  },
+  'compliance.assessment': {
+    outcome: 'successOrFailure',
+    reason: 'trustGateReason',
+    complianceTemplate: 'template',
+    failedRules: 'failedRules',
+    newlyFailingRules: 'newlyFailingRules',
+    complianceScore: 'score',
+    complianceScoreWithoutWaivers: 'scoreWithoutWaivers',
+    failedRuleCount: 'failedRuleCount',
+    waivedRuleCount: 'waivedRuleCount',
+    scoringModel: 'scoringModel',
+    snapshotEventId: 'snapshotEventId',
+  },
+  alert: {
+    alertRule: 'rule',
+    relatedEventIds: 'relatedEventIds',
+    alertDetails: 'details',
+  },
+});
 
 // ---- the format ---------------------------------------------------------------------------
 
@@ -200,7 +166,6 @@ export interface LeefOptions {
 
 const DELIMITER_REFUSED = /^[A-Za-z0-9=|\\ \r\n]$/;
 const SPECIALS = /[|\x00-\x1f\x7f-\x9f\u2028\u2029]/g;
-const KEY_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
 
 function replacement(char: string): string {
   return char === '|' ? '\u00a6' : ' ';
@@ -234,7 +199,7 @@ function escapeForClass(char: string): string {
 interface CompiledRow {
   key: string;
   length: number;
-  value: (event: CanonicalEvent) => unknown;
+  value: FieldMapping['value'];
 }
 
 export type LeefFormatter = (event: CanonicalEvent) => string;
@@ -250,15 +215,7 @@ export function createLeefFormatter(options: LeefOptions = {}): LeefFormatter {
   const head =
     `LEEF:2.0|${sanitizeLeefHeader(device.vendor)}|${sanitizeLeefHeader(device.product)}|${sanitizeLeefHeader(device.version)}|`;
   const tail = `|${delimiterField(delimiter)}|`;
-  const compiled = new Map(
-    (Object.keys(LEEF_MAPPINGS) as CanonicalEvent['type'][]).map((type) => [
-      type,
-      (LEEF_MAPPINGS[type] as readonly FieldMapping[]).map((row): CompiledRow => {
-        if (!KEY_NAME.test(row.key)) throw new Error(`invalid LEEF key ${JSON.stringify(row.key)}`);
-        return { key: `${row.key}=`, length: LEEF_LENGTHS[row.key] ?? LEEF_DEFAULT_LENGTH, value: row.value as CompiledRow['value'] };
-      }),
-    ]),
-  );
+  const compiled = compileKinds(LEEF_MAPPINGS, (row): CompiledRow => ({ key: `${row.key}=`, length: LEEF_LENGTHS[row.key] ?? LEEF_DEFAULT_LENGTH, value: row.value }));
 
   const delimiterCode = delimiter.charCodeAt(0);
   const sanitizeValue = (value: string) => (hasSpecial(value, delimiterCode) ? value.replace(valueSpecials, replacement) : value);

@@ -25,7 +25,8 @@
  * reserves for documentation (RFC 5612); a deployment with its own number passes `sdId`.
  */
 import type { CanonicalEvent } from '../model/events.js';
-import { isoTime, perSecond, timeValue } from './time.js';
+import { severityLevel } from './describe.js';
+import { isoTime, MONTHS, perSecond, timeValue } from './time.js';
 import { truncateUtf8, utf8Length } from './text.js';
 
 // ---- PRI ----------------------------------------------------------------------------------
@@ -48,7 +49,7 @@ export const DEFAULT_SYSLOG_FACILITY = SYSLOG_FACILITIES.audit;
 export const SYSLOG_SEVERITY_BY_TRUSTWIRE: readonly number[] = Object.freeze([6, 6, 5, 5, 4, 4, 4, 3, 3, 2, 1]);
 
 export function syslogSeverity(severity: number): number {
-  return SYSLOG_SEVERITY_BY_TRUSTWIRE[Math.min(10, Math.max(0, Math.round(severity)))]!;
+  return SYSLOG_SEVERITY_BY_TRUSTWIRE[severityLevel(severity)]!;
 }
 
 /** `facility * 8 + severity`, both checked. */
@@ -270,7 +271,6 @@ export interface Rfc3164Message {
   maxBytes?: number;
 }
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
 const NOT_ALPHANUMERIC = /[^A-Za-z0-9]/g;
 
 function pad2(value: number): string {

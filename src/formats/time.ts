@@ -19,6 +19,9 @@ export function perSecond(format: (secondMs: number) => string): (ms: number) =>
   };
 }
 
+/** Month abbreviations, as syslog (RFC 3164) and LEEF's `MMM` write them. */
+export const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
+
 const MILLIS: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 
 /** The time value a `Date` holds for `ms` (TimeClip: toward zero, no -0). */
