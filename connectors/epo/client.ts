@@ -1,8 +1,9 @@
 /**
- * The I/O to an ePO-style server, on node:https (fetch cannot take a CA of its own in Node 20),
- * and how its answers become results.
+ * The requests to an ePO-style server, on the runtime's HTTP client, and how its answers become
+ * results.
  *
- * ePO's Web API answers in its body, not its status: `OK:` then the result, or `Error N :` then
+ * The status is sorted by the runtime (src/runtime/http.ts, classifyStatus); what is ePO's own is
+ * the body. ePO's Web API answers in its body, not its status: `OK:` then the result, or `Error N :` then
  * a message, often with HTTP 200. Sources:
  * - McAfee's own Python client for the Web API (mcafee.py, © McAfee 2009-2013, kept in
  *   github.com/davidism/mcafee-epo), `parse_response`: "OK:\r\ntrue ----> returns "true"", or
@@ -15,36 +16,32 @@
  *   `OK:` then the result.
  * So a 200 is never success by itself: the body must start with `OK:`.
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { SendError, type SendResult } from '../../src/runtime/contract.js';
-import { parseRetryAfter, scrub } from '../../src/runtime/http.js';
+import { HttpClient, resultOfStatus, type HttpExchange } from '../../src/runtime/http.js';
+import type { Scrubber } from '../../src/runtime/scrub.js';
+import type { TlsSettings } from '../../src/runtime/tls.js';
 
-/** One server the connector talks to: where, over which connections, with which credentials. */
+/** One server the connector talks to: where, over which client (connections, credentials). */
 export interface EpoServer {
   /** `https://epo.example.net:8443`, no path. */
   origin: string;
-  agent: HttpAgent;
-  /** Authorization and User-Agent: never logged, never put in an error. */
-  headers: Readonly<Record<string, string>>;
-  /** Credential values scrubbed from anything the server sends back. */
-  secrets: readonly string[];
+  client: HttpClient;
 }
 
 export interface ServerSettings {
   origin: string;
   username: string;
   password: string;
-  tls: { ca?: string | Buffer; verify: boolean; minVersion: 'TLSv1.2' | 'TLSv1.3' };
+  tls: TlsSettings;
+  compression: 'none' | 'gzip';
+  /** The connector's credentials, scrubbed from what the server sends back. */
+  scrubber: Scrubber;
 }
 
 export function epoServer(settings: ServerSettings): EpoServer {
-  const { tls } = settings;
-  const agent = settings.origin.startsWith('https:')
-    ? new HttpsAgent({ keepAlive: true, rejectUnauthorized: tls.verify, minVersion: tls.minVersion, ...(tls.ca !== undefined && { ca: tls.ca }) })
-    : new HttpAgent({ keepAlive: true });
   const basic = Buffer.from(`${settings.username}:${settings.password}`).toString('base64');
-  return { origin: settings.origin, agent, headers: { authorization: `Basic ${basic}`, 'user-agent': 'trustwire' }, secrets: [settings.password, basic] };
+  const headers = { authorization: `Basic ${basic}`, 'user-agent': 'trustwire', accept: 'text/plain, application/json' };
+  return { origin: settings.origin, client: new HttpClient({ tls: settings.tls, compression: settings.compression, headers, scrubber: settings.scrubber }) };
 }
 
 /** ePO refused the credentials (401 / 403): retried, and logged once at error level by the connector. */
@@ -67,66 +64,16 @@ const MAX_BODY_BYTES = 64 * 1024;
 /** How much of an answer goes into an error message. */
 const SNIPPET_CHARS = 300;
 
-/** The request failed before an answer came (refused, reset, TLS, aborted). The message names the request, never a credential. */
-export class TransportError extends Error {
-  override name = 'TransportError';
+/** One request; settles as soon as `signal` aborts. A failure before an answer names the request, never a credential. */
+function exchange(server: EpoServer, request: { method: 'GET' | 'POST'; path: string; body?: Buffer; contentType?: string }, signal: AbortSignal): Promise<HttpExchange> {
+  const headers: Record<string, string> = request.body === undefined ? {} : { 'content-type': request.contentType ?? 'application/octet-stream' };
+  return server.client.send({ method: request.method, url: server.origin + request.path, headers, ...(request.body !== undefined && { body: request.body }), maxBodyBytes: MAX_BODY_BYTES }, signal);
 }
 
-/** One request; settles as soon as `signal` aborts. */
-export function exchange(server: EpoServer, request: { method: 'GET' | 'POST'; path: string; body?: Buffer; contentType?: string }, signal: AbortSignal): Promise<Answer> {
-  const url = server.origin + request.path;
-  const what = `${request.method} ${server.origin}${request.path.split('?')[0]}`;
-  return new Promise<Answer>((resolve, reject) => {
-    const fail = (error: unknown) => reject(new TransportError(scrub(`${what} ${describeFailure(error, signal)}`, server.secrets), { cause: error }));
-    if (signal.aborted) return fail(signal.reason);
-    const headers: Record<string, string> = { ...server.headers, accept: 'text/plain, application/json' };
-    if (request.body !== undefined) {
-      headers['content-type'] = request.contentType ?? 'application/octet-stream';
-      headers['content-length'] = String(request.body.length);
-    }
-    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
-    const req = send(url, { method: request.method, agent: server.agent, headers, signal }, (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        if (size < MAX_BODY_BYTES) chunks.push(chunk);
-        size += chunk.length;
-      });
-      res.on('error', fail);
-      res.on('close', () => {
-        if (!res.complete) return fail(new Error('the connection closed before the answer was complete'));
-        const retryAfter = res.headers['retry-after'];
-        resolve({
-          status: res.statusCode ?? 0,
-          retryAfter: typeof retryAfter === 'string' ? retryAfter : null,
-          body: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString('utf8'),
-        });
-      });
-    });
-    req.on('error', fail);
-    req.end(request.body);
-  });
-}
-
-const CERTIFICATE_ERRORS = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
-function describeFailure(error: unknown, signal: AbortSignal): string {
-  if (signal.aborted) {
-    const reason: unknown = signal.reason;
-    return `gave up: ${reason instanceof Error ? reason.message : 'aborted'}`;
-  }
-  const { code, message } = error as { code?: string; message?: string };
-  const why = code !== undefined ? `${code}${message ? ` (${message})` : ''}` : (message ?? String(error));
-  const hint = code !== undefined && CERTIFICATE_ERRORS.has(code) ? ": the server's certificate could not be verified; give its CA in tls.ca" : '';
-  return `failed: ${why}${hint}`;
+/** The exchange as a result: an answer by `resultOfAnswer`, no answer retried with the request named. */
+function epoResult(exchanged: HttpExchange, what: string, context: AnswerContext): Exclude<SendResult, { kind: 'partial' }> {
+  if (exchanged.kind === 'answer') return resultOfAnswer(exchanged, context);
+  return { kind: 'retry', error: new SendError(`${what} ${exchanged.kind === 'aborted' ? 'gave up' : 'failed'}: ${exchanged.reason}`, true) };
 }
 
 // ---- answers ------------------------------------------------------------------------------
@@ -151,7 +98,6 @@ export interface AnswerContext {
   permanentCodes: readonly number[];
   /** For the events POST: the batch's size, named by a 413. */
   batch?: { events: number; bytes: number };
-  secrets: readonly string[];
 }
 
 /**
@@ -165,19 +111,19 @@ export interface AnswerContext {
  * | 2xx, any other body                      | retry (not an ePO answer: a proxy's page?)     |
  * | 401, 403                                 | retry, CredentialsRefused (logged once, loudly) |
  * | 408, 429, 5xx                            | retry, honouring Retry-After                   |
- * | 413                                      | permanent: the batch is too large, not split   |
+ * | 413                                      | permanent: the batch as sent is too large      |
  * | 3xx                                      | permanent: a redirect is not followed          |
  * | 400, 404, 415, other 4xx                 | permanent                                      |
  */
 export function resultOfAnswer(answer: Answer, context: AnswerContext, now = Date.now()): Exclude<SendResult, { kind: 'partial' }> {
   const { status } = answer;
   const body = parseWebApiBody(answer.body);
-  const snippet = scrub(oneLine(answer.body), context.secrets);
+  const snippet = oneLine(answer.body);
   const said = snippet === '' ? '' : `: ${snippet}`;
   if (status >= 200 && status < 300) {
     if (body.kind === 'ok') return { kind: 'ok' };
     if (body.kind === 'error') {
-      const error = `${context.what} answered ${status} with Error ${body.code}: ${scrub(body.message, context.secrets)}`;
+      const error = `${context.what} answered ${status} with Error ${body.code}: ${body.message}`;
       return context.permanentCodes.includes(body.code) ? { kind: 'permanent', error: new SendError(error, false) } : { kind: 'retry', error: new SendError(error, true) };
     }
     return { kind: 'retry', error: new SendError(`${context.what} answered ${status} without "OK:", so it is not taken for success${said}`, true) };
@@ -185,16 +131,7 @@ export function resultOfAnswer(answer: Answer, context: AnswerContext, now = Dat
   const answered = `${context.what} answered ${status}`;
   if (status === 401) return { kind: 'retry', error: new CredentialsRefused(`${answered}: the server refused trustwire's credentials; check username and password`) };
   if (status === 403) return { kind: 'retry', error: new CredentialsRefused(`${answered}: the server refused trustwire's user this request; check its permission set`) };
-  if (status === 408 || status === 429 || status >= 500) {
-    const retryAfterMs = parseRetryAfter(answer.retryAfter, now);
-    return { kind: 'retry', ...(retryAfterMs !== undefined && { retryAfterMs }), error: new SendError(`${answered}${said}`, true) };
-  }
-  if (status === 413 && context.batch !== undefined) {
-    const { events, bytes } = context.batch;
-    return { kind: 'permanent', error: new SendError(`${answered}: the batch of ${events} events (${bytes} bytes) is too large for the server; lower batch.maxEvents or batch.maxBytes`, false) };
-  }
-  if (status >= 300 && status < 400) return { kind: 'permanent', error: new SendError(`${answered}: a redirect is not followed (it would carry the credentials elsewhere); configure the URL it points to`, false) };
-  return { kind: 'permanent', error: new SendError(`${answered}${said}`, false) };
+  return resultOfStatus({ status, retryAfter: answer.retryAfter, snippet }, { what: context.what, ...(context.batch !== undefined && { batch: context.batch }) }, now);
 }
 
 function oneLine(text: string): string {
@@ -213,12 +150,9 @@ export async function postEvents(
   permanentCodes: readonly number[],
   signal: AbortSignal,
 ): Promise<Exclude<SendResult, { kind: 'partial' }>> {
-  try {
-    const answer = await exchange(server, { method: 'POST', path, body, contentType: 'application/xml; charset=utf-8' }, signal);
-    return resultOfAnswer(answer, { what: `POST ${server.origin}${path}`, permanentCodes, batch: { events, bytes: body.length }, secrets: server.secrets });
-  } catch (error) {
-    return { kind: 'retry', error: error instanceof Error ? new SendError(error.message, true, { cause: error }) : new SendError(String(error), true) };
-  }
+  const what = `POST ${server.origin}${path}`;
+  const answer = await exchange(server, { method: 'POST', path, body, contentType: 'application/xml; charset=utf-8' }, signal);
+  return epoResult(answer, what, { what, permanentCodes, batch: { events, bytes: body.length } });
 }
 
 /**
@@ -237,11 +171,6 @@ export async function tagCommand(
 ): Promise<Exclude<SendResult, { kind: 'partial' }>> {
   const path = `/remote/${step.command}?names=${encodeURIComponent(system)}&tagName=${encodeURIComponent(step.tag)}&:output=json`;
   const what = `${step.command} "${step.tag}" on ${system} (GET ${server.origin}/remote/${step.command})`;
-  try {
-    const answer = await exchange(server, { method: 'GET', path }, signal);
-    return resultOfAnswer(answer, { what, permanentCodes, secrets: server.secrets });
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return { kind: 'retry', error: new SendError(`${step.command} "${step.tag}" on ${system}: ${message}`, true, { cause: error }) };
-  }
+  const answer = await exchange(server, { method: 'GET', path }, signal);
+  return epoResult(answer, `${step.command} "${step.tag}" on ${system}: GET ${server.origin}/remote/${step.command}`, { what, permanentCodes });
 }

@@ -1,18 +1,6 @@
 import { z } from 'zod';
-import { pemFileOption } from '../../src/config/pem.js';
 import { secretOption } from '../../src/config/secret.js';
-
-const Tls = z
-  .strictObject({
-    ca: pemFileOption('certificate')
-      .optional()
-      .describe("PEM file of the CA that signed the server's certificate (ePO's own CA, for one); absent: the system's CAs")
-      .meta({ examples: ['/etc/trustwire/epo-ca.pem'] }),
-    verify: z.boolean().default(true).describe("check the server's certificate and name (turn off only in a lab)").meta({ examples: [false] }),
-    minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2').describe('lowest TLS version offered; 1.3 is always offered').meta({ examples: ['TLSv1.3'] }),
-  })
-  .prefault({})
-  .describe('TLS settings for every request (events and tag commands)');
+import { httpClientSettings } from '../../src/runtime/http.js';
 
 const TagName = z.string().min(1).max(255);
 
@@ -54,7 +42,7 @@ export const EpoOptions = z
       .meta({ examples: ['/ingest/epo-events'] }),
     username: z.string().min(1).describe('ePO user (HTTP Basic) allowed to post events and apply tags').meta({ examples: ['trustwire-svc'] }),
     password: secretOption().describe("that user's password").meta({ examples: [{ env: 'EPO_PASSWORD' }] }),
-    tls: Tls,
+    ...httpClientSettings({ compression: 'none', tls: { describe: 'TLS settings for every request (events and tag commands)', caExample: '/etc/trustwire/epo-ca.pem' } }),
     allowInsecureHttp: z
       .boolean()
       .default(false)

@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
 import type { Logger } from '../../src/log.js';
 import { defineConnector, SendError, type SendResult, type SinkConnector } from '../../src/runtime/contract.js';
+import { RepeatLog } from '../../src/runtime/repeats.js';
+import { Scrubber } from '../../src/runtime/scrub.js';
 import { CredentialsRefused, epoServer, postEvents, tagCommand, type EpoServer } from './client.js';
 import { EpoOptions } from './config.js';
 import { encodeEvents, tagChanges, tagSteps, type TagChange, type TagState } from './encode.js';
@@ -24,15 +25,13 @@ export default defineConnector({
     let events: EpoServer | undefined;
     let webApi: EpoServer | undefined;
     let log: Logger | undefined;
-    /** Which of the two kinds of request was last refused for its credentials. */
-    const refused = new Set<'events' | 'tags'>();
-
     /** 401/403 is retried, not dead-lettered; it is said once at error level per refusal, not at every attempt. */
+    const repeats = new RepeatLog(() => log!);
     const noteAnswer = (what: 'events' | 'tags', result: SendResult) => {
-      if (result.kind === 'ok') refused.delete(what);
-      else if (result.kind === 'retry' && result.error instanceof CredentialsRefused && !refused.has(what)) {
-        refused.add(what);
-        log?.error({ user: options.username, request: what, error: result.error.message }, "ePO refused trustwire's credentials: batches are held and retried until that is fixed");
+      if (result.kind === 'ok') repeats.resolved(`credentials:${what}`);
+      else if (result.kind === 'retry' && result.error instanceof CredentialsRefused) {
+        const fields = { user: options.username, request: what, error: result.error.message };
+        repeats.problem(`credentials:${what}`, 'refused', 'error', fields, "ePO refused trustwire's credentials: batches are held and retried until that is fixed");
       }
     };
 
@@ -49,8 +48,7 @@ export default defineConnector({
     return {
       async start(ctx) {
         log = ctx.logger;
-        const ca = options.tls.ca === undefined ? undefined : readCa(options.tls.ca);
-        const settings = { username: options.username, password: options.password.reveal(), tls: { ...options.tls, ca } };
+        const settings = { username: options.username, password: options.password.reveal(), tls: options.tls, compression: options.compression, scrubber: Scrubber.of(options) };
         events = epoServer({ ...settings, origin: new URL(options.url).origin });
         webApi = options.tags.url === undefined ? events : epoServer({ ...settings, origin: new URL(options.tags.url).origin });
         // No request at start: a server that is down now is the retry loop's business, not a reason to refuse.
@@ -98,8 +96,8 @@ export default defineConnector({
       },
 
       async stop() {
-        events?.agent.destroy();
-        if (webApi !== events) webApi?.agent.destroy();
+        events?.client.close();
+        if (webApi !== events) webApi?.client.close();
       },
     };
   },
@@ -107,14 +105,6 @@ export default defineConnector({
 
 function keyOf(change: TagChange): string {
   return `${change.aspect}\u0000${change.system}`;
-}
-
-function readCa(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new Error(`tls.ca: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
 }
 
 /** Event ids with the time they were added, oldest first; bounded in count and age (a forgotten id only costs a duplicate post). */

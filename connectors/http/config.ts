@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { secretOption } from '../../src/config/secret.js';
+import { httpClientSettings } from '../../src/runtime/http.js';
 
 /** Header names the connector sets itself, or that carry credentials (those go under `auth`). */
 const RESERVED_HEADERS = new Set(['authorization', 'proxy-authorization', 'content-type', 'content-encoding', 'content-length', 'host', 'transfer-encoding']);
@@ -38,7 +39,7 @@ export const HttpOptions = z
       .default('json')
       .describe('json: one JSON array of events per request (application/json); ndjson: one event a line (application/x-ndjson)')
       .meta({ examples: ['ndjson'] }),
-    compression: z.enum(['none', 'gzip']).default('none').describe('gzip compresses each request body (Content-Encoding: gzip)').meta({ examples: ['gzip'] }),
+    ...httpClientSettings({ compression: 'none' }),
     headers: z
       .record(z.string().regex(HEADER_NAME, 'must be an HTTP header name'), z.string())
       .default({})

@@ -1,9 +1,9 @@
 import { defineConnector, type SinkConnector } from '../../src/runtime/contract.js';
-import { shownUrl } from '../../src/runtime/http.js';
+import { HttpClient, shownUrl } from '../../src/runtime/http.js';
+import { Scrubber } from '../../src/runtime/scrub.js';
 import { sendRequest, type HttpTarget } from './client.js';
 import { HttpOptions } from './config.js';
 import { encodeBody } from './encode.js';
-import { isCredentialParameter } from '../../src/config/redact.js';
 
 export default defineConnector({
   type: 'http',
@@ -17,37 +17,34 @@ export default defineConnector({
         ctx.logger.info({ url: target.shownUrl, format: options.format, auth: options.auth.type }, 'http sink ready');
       },
       send: (batch, signal) => sendRequest(target, encodeBody(batch, options.format), batch.length, signal),
-      async stop() {},
+      async stop() {
+        target.client.close();
+      },
     };
   },
 });
 
-/** The request target: credentials out of the URL into a header, and every credential value listed for scrubbing. */
+/** The request target: credentials out of the URL into a header (the runner keeps them out of what it writes). */
 function targetOf(options: HttpOptions): HttpTarget {
   const url = new URL(options.url);
   const headers: Record<string, string> = { 'user-agent': 'trustwire', ...options.headers };
-  const secrets: string[] = [];
   const basic = (user: string, password: string) => {
     const encoded = Buffer.from(`${user}:${password}`).toString('base64');
     headers.authorization = `Basic ${encoded}`;
-    secrets.push(password, encoded);
   };
   if (url.username !== '' || url.password !== '') {
     basic(decodeURIComponent(url.username), decodeURIComponent(url.password));
     url.username = '';
     url.password = '';
   }
-  // A key in the query (`?apikey=`) is a credential too: a receiver that echoes its URL must not show it.
-  for (const [name, value] of url.searchParams) if (value !== '' && isCredentialParameter(name)) secrets.push(value, encodeURIComponent(value));
   const { auth } = options;
   if (auth.type === 'bearer') {
     headers.authorization = `Bearer ${auth.token.reveal()}`;
-    secrets.push(auth.token.reveal());
   } else if (auth.type === 'basic') {
     basic(auth.username, auth.password.reveal());
   } else if (auth.type === 'header') {
     headers[auth.name.toLowerCase()] = auth.value.reveal();
-    secrets.push(auth.value.reveal());
   }
-  return { url: url.href, shownUrl: shownUrl(url), method: options.method, headers, compression: options.compression, secrets };
+  const client = new HttpClient({ tls: options.tls, compression: options.compression, headers, scrubber: Scrubber.of(options) });
+  return { url: url.href, shownUrl: shownUrl(url), method: options.method, client };
 }

@@ -22,14 +22,15 @@
  *   16    400   Query string authorization is not enabled   token
  *   17    200   HEC is healthy                              (health check)
  *
- * plus HTTP 413 (the body is over HEC's max_content_length: split it), 429 (throttled: retry,
- * Retry-After), any other 5xx and network failures (retry), 404 and 3xx (setup).
+ * plus what the runtime's sorting of statuses says (src/runtime/http.ts, classifyStatus): 413
+ * (permanent for the body as sent, over HEC's max_content_length: the sink splits it), 429
+ * (throttled: retry, Retry-After), any other 5xx and network failures (retry); 404 and 3xx are
+ * setup here (a URL that is not an HEC holds the stream rather than dead-lettering it).
  */
-import { abortReason, networkCause, parseRetryAfter, scrub } from '../../src/runtime/http.js';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
-
-const gzipAsync = promisify(gzip);
+import { classifyStatus, HttpClient, parseRetryAfter } from '../../src/runtime/http.js';
+import type { Scrubber } from '../../src/runtime/scrub.js';
+import type { TlsSettings } from '../../src/runtime/tls.js';
+import { TrustwireError } from '../../src/errors.js';
 
 /** What one answer of HEC to a POST of events means. */
 export type HecAnswer =
@@ -71,22 +72,23 @@ export function answerOf(response: HecResponse, now = Date.now()): HecAnswer {
   const parsed = parseHecBody(response.body);
   const code = parsed?.code;
   const said = describe(response, parsed);
-  if (status >= 200 && status < 300) return parsed?.ackId === undefined ? { kind: 'accepted' } : { kind: 'accepted', ackId: parsed.ackId };
-  if (status === 413) return { kind: 'too-large', reason: said };
-  if (status === 429 || status === 503 || code === 9) {
+  const sorted = classifyStatus(status);
+  if (sorted === 'ok') return parsed?.ackId === undefined ? { kind: 'accepted' } : { kind: 'accepted', ackId: parsed.ackId };
+  if (sorted === 'too-large') return { kind: 'too-large', reason: said };
+  if (sorted === 'throttled' || code === 9) {
     const retryAfterMs = parseRetryAfter(response.retryAfter, now);
     return retryAfterMs === undefined ? { kind: 'busy', reason: said } : { kind: 'busy', reason: said, retryAfterMs };
   }
-  if ((code !== undefined && TOKEN_CODES.has(code)) || status === 401 || status === 403) return code === undefined ? { kind: 'token', reason: said } : { kind: 'token', code, reason: said };
-  if ((code !== undefined && SETUP_CODES.has(code)) || status === 404 || (status >= 300 && status < 400)) {
-    const reason = status >= 300 && status < 400 ? `${said}: a redirect is not followed (it would carry the token elsewhere); configure the URL it points to` : said;
+  if ((code !== undefined && TOKEN_CODES.has(code)) || sorted === 'credentials') return code === undefined ? { kind: 'token', reason: said } : { kind: 'token', code, reason: said };
+  if ((code !== undefined && SETUP_CODES.has(code)) || status === 404 || sorted === 'redirect') {
+    const reason = sorted === 'redirect' ? `${said}: a redirect is not followed (it would carry the token elsewhere); configure the URL it points to` : said;
     return code === undefined ? { kind: 'setup', reason } : { kind: 'setup', code, reason };
   }
   if (code !== undefined && EVENT_CODES.has(code)) {
     const at = parsed?.invalidEventNumber;
     return at === undefined ? { kind: 'rejected', code, reason: said } : { kind: 'invalid-event', at, code, reason: said };
   }
-  if (status === 408 || status >= 500) return { kind: 'server', reason: said };
+  if (sorted === 'retriable') return { kind: 'server', reason: said };
   return code === undefined ? { kind: 'rejected', reason: said } : { kind: 'rejected', code, reason: said };
 }
 
@@ -125,13 +127,13 @@ function describe(response: HecResponse, parsed: HecBody | undefined): string {
 }
 
 /** A failed acknowledgment query or health check: the message names the endpoint and HEC's answer, never the token. */
-export class HecRequestError extends Error {
+export class HecRequestError extends TrustwireError {
   override name = 'HecRequestError';
   constructor(
     message: string,
     readonly answer: HecAnswer,
   ) {
-    super(message);
+    super(message, { retriable: answer.kind !== 'rejected' && answer.kind !== 'invalid-event' && answer.kind !== 'too-large' });
   }
 }
 
@@ -141,8 +143,9 @@ export interface EndpointSettings {
   /** Every header of a request to HEC, the token's included: never logged, never in an error. */
   headers: Record<string, string>;
   compression: 'gzip' | 'none';
-  /** Values scrubbed from anything HEC sends back. */
-  secrets: readonly string[];
+  tls: TlsSettings;
+  /** The connector's credentials, scrubbed from what HEC sends back. */
+  scrubber: Scrubber;
 }
 
 /** How much of a response body is read: HEC's answers are a few dozen bytes. */
@@ -152,20 +155,17 @@ const BODY_BYTES = 2048;
 export class HecEndpoint {
   /** What messages show of the endpoint: its base URL (it never holds credentials). */
   readonly shown: string;
+  readonly #client: HttpClient;
 
   constructor(private readonly settings: EndpointSettings) {
     this.shown = settings.base;
+    this.#client = new HttpClient({ tls: settings.tls, compression: settings.compression, scrubber: settings.scrubber });
   }
 
   /** POSTs events (HEC event objects, concatenated) to /services/collector/event. */
   async postEvents(body: Buffer, signal: AbortSignal): Promise<HecAnswer> {
-    const headers: Record<string, string> = { ...this.settings.headers, 'content-type': 'application/json' };
-    let payload = body;
-    if (this.settings.compression === 'gzip') {
-      payload = await gzipAsync(body);
-      headers['content-encoding'] = 'gzip';
-    }
-    const response = await this.#request('POST', '/services/collector/event', headers, payload, signal);
+    const headers = { ...this.settings.headers, 'content-type': 'application/json' };
+    const response = await this.#request('POST', '/services/collector/event', headers, body, signal, true);
     return 'kind' in response ? response : answerOf(response);
   }
 
@@ -175,7 +175,7 @@ export class HecEndpoint {
    */
   async queryAcks(ackIds: readonly number[], signal: AbortSignal): Promise<Map<number, boolean>> {
     const headers = { ...this.settings.headers, 'content-type': 'application/json' };
-    const response = await this.#request('POST', '/services/collector/ack', headers, Buffer.from(JSON.stringify({ acks: ackIds })), signal);
+    const response = await this.#request('POST', '/services/collector/ack', headers, Buffer.from(JSON.stringify({ acks: ackIds })), signal, false);
     const what = `POST ${this.shown}/services/collector/ack`;
     if ('kind' in response) throw new HecRequestError(`${what} ${response.kind === 'aborted' ? 'gave up' : 'failed'}: ${response.reason}`, response);
     if (response.status !== 200) {
@@ -196,44 +196,27 @@ export class HecEndpoint {
 
   /** GET /services/collector/health (no token needed): 200 `HEC is healthy` (code 17), else why not. */
   async health(signal: AbortSignal): Promise<{ healthy: true } | { healthy: false; reason: string }> {
-    const response = await this.#request('GET', '/services/collector/health', { 'user-agent': 'trustwire' }, undefined, signal);
+    const response = await this.#request('GET', '/services/collector/health', { 'user-agent': 'trustwire' }, undefined, signal, false);
     if ('kind' in response) return { healthy: false, reason: `${response.kind === 'aborted' ? 'gave up' : 'failed'}: ${response.reason}` };
     if (response.status === 200) return { healthy: true };
     return { healthy: false, reason: describe(response, parseHecBody(response.body)) };
   }
 
-  async #request(method: string, path: string, headers: Record<string, string>, body: Buffer | undefined, signal: AbortSignal): Promise<HecResponse | Extract<HecAnswer, { kind: 'network' | 'aborted' }>> {
-    try {
-      // A redirect is not followed: it would resend the token to wherever it points.
-      const response = await fetch(`${this.settings.base}${path}`, {
-        method,
-        headers,
-        ...(body !== undefined && { body: body as Uint8Array<ArrayBuffer> }),
-        redirect: 'manual',
-        signal,
-      });
-      const text = scrub(await readBody(response), this.settings.secrets);
-      return { status: response.status, statusText: response.statusText, retryAfter: response.headers.get('retry-after'), body: text };
-    } catch (error) {
-      if (signal.aborted) return { kind: 'aborted', reason: abortReason(signal) };
-      return { kind: 'network', reason: scrub(networkCause(error), this.settings.secrets) };
-    }
+  /** Closes the endpoint's kept-alive connections. */
+  close(): void {
+    this.#client.close();
+  }
+
+  async #request(
+    method: 'GET' | 'POST',
+    path: string,
+    headers: Record<string, string>,
+    body: Buffer | undefined,
+    signal: AbortSignal,
+    compress: boolean,
+  ): Promise<HecResponse | Extract<HecAnswer, { kind: 'network' | 'aborted' }>> {
+    const exchange = await this.#client.send({ method, url: `${this.settings.base}${path}`, headers, ...(body !== undefined && { body }), compress, maxBodyBytes: BODY_BYTES }, signal);
+    if (exchange.kind !== 'answer') return exchange;
+    return { status: exchange.status, statusText: exchange.statusText, retryAfter: exchange.retryAfter, body: exchange.body };
   }
 }
-
-/** The first BODY_BYTES of a body; the rest is discarded. */
-async function readBody(response: Response): Promise<string> {
-  if (response.body === null) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (size < BODY_BYTES) {
-    const { done, value } = await reader.read();
-    if (done) return Buffer.concat(chunks).toString('utf8');
-    chunks.push(value);
-    size += value.length;
-  }
-  await reader.cancel().catch(() => {});
-  return Buffer.concat(chunks).subarray(0, BODY_BYTES).toString('utf8');
-}
-

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { secretOption } from '../../src/config/secret.js';
 import { EVENT_TYPES, type EventType } from '../../src/model/events.js';
+import { httpClientSettings } from '../../src/runtime/http.js';
 
 /** The indexed fields the connector can attach to each event (HEC's `fields`). */
 export const INDEXED_FIELDS = ['tw_type', 'tw_host_id', 'tw_trust_status', 'tw_severity', 'tw_tenant', 'tw_pool', 'tw_asset_tag'] as const;
@@ -28,7 +29,7 @@ export const SplunkHecOptions = z
       )
       .meta({ examples: [['https://hec-1.splunk.example.net:8088', 'https://hec-2.splunk.example.net:8088']] }),
     token: secretOption().describe('the HEC token, sent as `Authorization: Splunk <token>`').meta({ examples: [{ env: 'SPLUNK_HEC_TOKEN' }] }),
-    compression: z.enum(['gzip', 'none']).default('gzip').describe('gzip compresses each request body (Content-Encoding: gzip)').meta({ examples: ['none'] }),
+    ...httpClientSettings({ compression: 'gzip' }),
     ack: z
       .boolean()
       .default(false)

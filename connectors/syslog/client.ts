@@ -7,11 +7,10 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { TransportError } from '../../src/errors.js';
 
-/** A failure to reach or write to the receiver; the message names the receiver, never a key. */
-export class TransportError extends Error {
-  override name = 'TransportError';
-}
+/** A failure to reach or write to the receiver (the base's TransportError, retriable); the message names the receiver, never a key. */
+export { TransportError };
 
 export interface ConnectTarget {
   protocol: 'tcp' | 'tls';

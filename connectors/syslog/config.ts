@@ -1,21 +1,8 @@
 import { z } from 'zod';
-import { pemFileOption, privateKeyOption } from '../../src/config/pem.js';
 import { SYSLOG_FACILITIES } from '../../src/formats/syslog.js';
+import { tlsFilesGiven, tlsSettings } from '../../src/runtime/tls.js';
 
-const Tls = z
-  .strictObject({
-    ca: pemFileOption('certificate').optional().describe("PEM file of the CA that signed the receiver's certificate; absent: the system's CAs").meta({ examples: ['/etc/trustwire/siem-ca.pem'] }),
-    cert: pemFileOption('certificate').optional().describe('PEM file of the client certificate, for receivers that authenticate senders').meta({ examples: ['/etc/trustwire/client.pem'] }),
-    key: privateKeyOption()
-      .optional()
-      .describe("the client certificate's private key (PEM), a secret: {file: PATH} or {env: NAME}")
-      .meta({ examples: [{ file: '/run/secrets/trustwire-client.key' }] }),
-    serverName: z.string().min(1).optional().describe("the name the receiver's certificate must carry; default: host").meta({ examples: ['siem.example.net'] }),
-    verify: z.boolean().default(true).describe("check the receiver's certificate (turn off only in a lab)").meta({ examples: [false] }),
-    minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2').describe('lowest TLS version offered; 1.3 is always offered').meta({ examples: ['TLSv1.3'] }),
-  })
-  .prefault({})
-  .describe('TLS settings, used when transport is tls, or relp with relp.tls');
+const Tls = tlsSettings({ peer: 'receiver', describe: 'TLS settings, used when transport is tls, or relp with relp.tls' });
 
 const Relp = z
   .strictObject({
@@ -108,14 +95,11 @@ export const SyslogOptions = z
       ctx.addIssue({ code: 'custom', path: ['framing'], message: 'relp frames carry their own length; there is no framing to choose' });
     }
     const tlsUsed = options.transport === 'tls' || (options.transport === 'relp' && options.relp.tls);
-    if (!tlsUsed && (options.tls.cert !== undefined || options.tls.key !== undefined || options.tls.ca !== undefined)) {
+    if (!tlsUsed && tlsFilesGiven(options.tls)) {
       ctx.addIssue({ code: 'custom', path: ['tls'], message: `is set but transport is ${options.transport}${options.transport === 'relp' ? ' without relp.tls' : ''}` });
     }
     if (options.transport !== 'relp' && options.relp.tls) {
       ctx.addIssue({ code: 'custom', path: ['relp', 'tls'], message: `is set but transport is ${options.transport}` });
-    }
-    if ((options.tls.cert === undefined) !== (options.tls.key === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['tls', options.tls.cert === undefined ? 'cert' : 'key'], message: 'a client certificate needs its key, and a key its certificate' });
     }
   });
 export type SyslogOptions = z.output<typeof SyslogOptions>;

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { defineConnector, SendError, type SendResult, type SinkConnector } from '../../src/runtime/contract.js';
+import { tlsConnectionOptions } from '../../src/runtime/tls.js';
 import { DatagramSender, StreamSender } from './client.js';
 import { SyslogOptions } from './config.js';
 import { createMessageEncoder, frameBatch, framingOf, type SyslogMessage } from './encode.js';
@@ -47,14 +47,7 @@ export default defineConnector({
     return {
       async start(ctx) {
         const { tls } = options;
-        const tlsOptions = (): ConnectionOptions => ({
-          servername: tls.serverName ?? options.host,
-          rejectUnauthorized: tls.verify,
-          minVersion: tls.minVersion,
-          ...(tls.ca !== undefined && { ca: readFileSync(tls.ca) }),
-          ...(tls.cert !== undefined && { cert: readFileSync(tls.cert) }),
-          ...(tls.key !== undefined && { key: tls.key.reveal() }),
-        });
+        const tlsOptions = (): ConnectionOptions => tlsConnectionOptions(tls, options.host);
         const common = { host: options.host, port, connectTimeoutMs: options.connectTimeoutMs };
         if (options.transport === 'udp') datagrams = new DatagramSender({ host: options.host, port });
         else if (options.transport === 'relp') {

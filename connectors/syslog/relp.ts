@@ -25,6 +25,7 @@ import type { Socket } from 'node:net';
 import { openSocket, TransportError, where, type ConnectTarget } from './client.js';
 import { digits, type SyslogMessage } from './encode.js';
 import { writeRfc5424Parts } from '../../src/formats/syslog.js';
+import { TrustwireError } from '../../src/errors.js';
 
 /** The largest TXNR; librelp's spec wraps to 1 after it. */
 export const RELP_MAX_TXNR = 999_999_999;
@@ -39,7 +40,7 @@ export function nextTxnr(txnr: number): number {
 }
 
 /** The peer broke the protocol: the session cannot go on. */
-export class RelpProtocolError extends Error {
+export class RelpProtocolError extends TrustwireError {
   override name = 'RelpProtocolError';
 }
 

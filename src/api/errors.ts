@@ -1,7 +1,8 @@
 import type { FieldError } from '../model/validation.js';
+import { TrustwireError } from '../errors.js';
 
 /** An error with the HTTP status it answers with; the body is always `{error, details[]}`. */
-export class HttpError extends Error {
+export class HttpError extends TrustwireError {
   constructor(
     readonly statusCode: number,
     message: string,

@@ -5,6 +5,7 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { formatPath } from '../model/validation.js';
 import { Template } from './template.js';
+import { TrustwireError } from '../errors.js';
 
 /** The templates shipped with trustwire. */
 export const BUNDLED_TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
@@ -22,7 +23,7 @@ export interface TemplateIssue {
 }
 
 /** A template (or a set of them) that cannot be used; every problem named by file, line, rule and field. */
-export class TemplateError extends Error {
+export class TemplateError extends TrustwireError {
   override name = 'TemplateError';
   constructor(readonly issues: readonly TemplateIssue[]) {
     super(issues.map(describeTemplateIssue).join('\n'));

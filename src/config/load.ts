@@ -4,9 +4,10 @@ import { parseDocument } from 'yaml';
 import { fieldErrors, type FieldError } from '../model/validation.js';
 import type { DeadLetterSettings } from '../runtime/replay.js';
 import { configSchema, topicNames, type Config } from './schema.js';
+import { TrustwireError } from '../errors.js';
 
 /** A configuration that cannot be used; every problem named by file and option path. */
-export class ConfigError extends Error {
+export class ConfigError extends TrustwireError {
   override name = 'ConfigError';
   constructor(
     readonly file: string,

@@ -19,6 +19,7 @@ import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PROJECT_ROOT, trustwireHome } from './paths.js';
+import { TrustwireError } from '../errors.js';
 const POM = join(PROJECT_ROOT, 'scripts/kafka/pom.xml');
 
 export interface LocalKafkaOptions {
@@ -67,7 +68,7 @@ export interface LocalKafka {
 }
 
 /** A failure a person must act on; the message says what happened and where to look. */
-export class LocalKafkaError extends Error {
+export class LocalKafkaError extends TrustwireError {
   override name = 'LocalKafkaError';
 }
 

@@ -7,6 +7,7 @@
  */
 import { Admin, Connection, type BaseOptions } from '@platformatic/kafka';
 import type { Logger } from '../log.js';
+import { TrustwireError } from '../errors.js';
 
 /**
  * @platformatic/kafka 2.12 can emit 'error' on a Connection after the pool's one-shot listener
@@ -114,15 +115,14 @@ export function kafkaErrorCodes(error: unknown): string[] {
  * certificate, TLS where they speak none. Retrying cannot help until the configuration (or the
  * broker) changes, so it is not retriable; `option` is the option's path, the message starts with it.
  */
-export class KafkaSettingRefused extends Error {
+export class KafkaSettingRefused extends TrustwireError {
   override name = 'KafkaSettingRefused';
-  readonly retriable = false;
   constructor(
     readonly option: string,
     reason: string,
     options?: { cause?: unknown },
   ) {
-    super(`${option}: ${reason}`, options);
+    super(`${option}: ${reason}`, { ...options, retriable: false });
   }
 }
 

@@ -33,6 +33,7 @@ import { ComponentHealth } from './health.js';
 import { ReadCommittedConsumer } from './read-committed.js';
 import { toRecord, type IncomingRecord } from './records.js';
 import { CONSUMER_OF, MESSAGE_OF, type SourcedRecord } from './transactional.js';
+import { TrustwireError } from '../errors.js';
 
 type BufferConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
 type BufferStream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
@@ -64,7 +65,7 @@ export interface GroupBatch {
 export type BatchOutcome = void | 'rewind' | 'rejoin';
 
 /** Asks the supervisor for a new stream after a rejoin; not a failure. */
-class RejoinRequested extends Error {}
+class RejoinRequested extends TrustwireError {}
 
 export interface GroupConsumerOptions {
   groupId: string;

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { TrustwireError } from '../errors.js';
 
 /** One reason an input was refused, with the path of the field it concerns. */
 export interface FieldError {
@@ -113,7 +114,7 @@ export interface Unlisted {
  * Thrown where input is refused; carries its field errors (the first MAX_FIELD_ERRORS, and a
  * count of the rest), never a partial verdict.
  */
-export class ValidationError extends Error {
+export class ValidationError extends TrustwireError {
   /** At most MAX_FIELD_ERRORS, then one MORE_PATH detail counting the rest. */
   readonly details: readonly FieldError[];
   /** The verdict without the details, e.g. `invalid event`. */

@@ -5,29 +5,32 @@
  * shutdown are the runtime's, the same for every connector.
  */
 import type { z } from 'zod';
+import { TrustwireError, type ErrorContext } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CanonicalEvent } from '../model/events.js';
 
-/** A failure of one send, or of one event in a partial result. */
-export class SendError extends Error {
+/** A failure of one send, or of one event in a partial result; `retriable` is true when the same send may succeed later (network, busy, 5xx). */
+export class SendError extends TrustwireError {
   override name = 'SendError';
-  constructor(
-    message: string,
-    /** True when the same send may succeed later (network, busy, 5xx); false for a rejection. */
-    readonly retriable: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  constructor(message: string, retriable: boolean, options?: { cause?: unknown; context?: ErrorContext }) {
+    super(message, { ...options, retriable });
   }
 }
+
+/**
+ * The error of a retry or permanent result: a TrustwireError (SendError) whose `retriable` agrees
+ * with the kind. A plain Error is still taken from connectors written before the base existed;
+ * the runtime reads retriable from the kind for those.
+ */
+export type SendFailure = TrustwireError | Error;
 
 export type SendResult =
   /** Every event of the batch was accepted by the sink. */
   | { kind: 'ok' }
   /** Nothing was accepted, and a later attempt may work: the runtime backs off and resends. */
-  | { kind: 'retry'; retryAfterMs?: number; error: Error }
+  | { kind: 'retry'; retryAfterMs?: number; error: SendFailure }
   /** Nothing was accepted, and resending will not help: the batch goes to the dead-letter topic. */
-  | { kind: 'permanent'; error: Error }
+  | { kind: 'permanent'; error: SendFailure }
   /** Some events failed (by index in the batch); the others were accepted. Retriable ones are resent, the rest dead-lettered. */
   | { kind: 'partial'; failed: ReadonlyMap<number, SendError> };
 

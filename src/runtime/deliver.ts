@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
 import type { CanonicalEvent } from '../model/events.js';
-import type { SendResult, SinkConnector } from './contract.js';
+import { TrustwireError } from '../errors.js';
+import { SendError, type SendResult, type SinkConnector } from './contract.js';
 import type { RetrySettings } from './settings.js';
 
 export interface DeadLetterVerdict {
@@ -44,13 +45,15 @@ export async function deliver(connector: SinkConnector, events: readonly Canonic
   for (let attempt = 1; ; attempt++) {
     if (options.signal.aborted || options.isStale()) return { kind: 'abandoned', attempts: attempt - 1 };
     const result = await attemptSend(connector, pending.map((index) => events[index]!), options);
+    // What is known here goes into the error's context; the runner adds the component.
+    const noted = <E extends Error>(failure: E): E => (failure instanceof TrustwireError ? failure.within({ stage: 'send', attempt }) : failure);
     let error: Error;
     let retryAfterMs: number | undefined;
     switch (result.kind) {
       case 'ok':
         return { kind: 'done', deadLetters, attempts: attempt };
       case 'permanent':
-        for (const index of pending) deadLetters.push({ index, error: result.error, attempts: attempt });
+        for (const index of pending) deadLetters.push({ index, error: noted(result.error), attempts: attempt });
         return { kind: 'done', deadLetters, attempts: attempt };
       case 'partial': {
         const again: number[] = [];
@@ -58,20 +61,21 @@ export async function deliver(connector: SinkConnector, events: readonly Canonic
           const index = pending[position];
           if (index === undefined) continue; // an index the batch does not have: the connector's bug, not a loss
           if (failure.retriable) again.push(index);
-          else deadLetters.push({ index, error: failure, attempts: attempt });
+          else deadLetters.push({ index, error: noted(failure), attempts: attempt });
         }
         if (again.length === 0) return { kind: 'done', deadLetters, attempts: attempt };
         pending = again.sort((a, b) => a - b);
-        error = [...result.failed.values()].find((failure) => failure.retriable)!;
+        error = noted([...result.failed.values()].find((failure) => failure.retriable)!);
         break;
       }
       case 'retry':
-        error = result.error;
+        error = noted(result.error);
         retryAfterMs = result.retryAfterMs;
         break;
     }
     if (retry.maxAttempts > 0 && attempt >= retry.maxAttempts) {
-      for (const index of pending) deadLetters.push({ index, error: new Error(`gave up after ${attempt} attempts: ${error.message}`), attempts: attempt });
+      const gaveUp = new SendError(`gave up after ${attempt} attempts: ${error.message}`, false, { cause: error, context: { stage: 'send', attempt } });
+      for (const index of pending) deadLetters.push({ index, error: gaveUp, attempts: attempt });
       return { kind: 'done', deadLetters, attempts: attempt };
     }
     const delayMs = backoffDelay(attempt, retry, retryAfterMs, options.random);
@@ -91,10 +95,10 @@ async function attemptSend(connector: SinkConnector, batch: readonly CanonicalEv
   try {
     // A connector that ignores its signal must not hold the partition forever.
     const result = await Promise.race([connector.send(batch, signal), rejectOnAbort(signal)]);
-    if (result.kind !== 'ok' && timeout.aborted) return { kind: 'retry', error: new Error(`send timed out after ${options.timeoutMs} ms`) };
+    if (result.kind !== 'ok' && timeout.aborted) return { kind: 'retry', error: new SendError(`send timed out after ${options.timeoutMs} ms`, true) };
     return result;
   } catch (error) {
-    if (timeout.aborted) return { kind: 'retry', error: new Error(`send timed out after ${options.timeoutMs} ms`) };
+    if (timeout.aborted) return { kind: 'retry', error: new SendError(`send timed out after ${options.timeoutMs} ms`, true) };
     return { kind: 'retry', error: error instanceof Error ? error : new Error(String(error)) };
   }
 }

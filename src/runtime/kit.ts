@@ -23,6 +23,7 @@ import { fieldErrors } from '../model/validation.js';
 import type { ConnectorDefinition, KafkaAccess, SendResult, SinkConnector, SinkContext } from './contract.js';
 import { deliver, type DeliveryOutcome } from './deliver.js';
 import { optionProblems } from './options-doc.js';
+import { TrustwireError } from '../errors.js';
 
 /** How the harness makes its sink behave from now on (until the next `behave` or `reset`). */
 export type SinkBehaviour =
@@ -77,7 +78,7 @@ export interface ConformanceSpec {
 }
 
 /** A behaviour the connector failed to show. The message says what it did and what the contract wants. */
-export class ConformanceFailure extends Error {
+export class ConformanceFailure extends TrustwireError {
   override name = 'ConformanceFailure';
 }
 
@@ -227,6 +228,7 @@ async function withConnector<T>(spec: ConformanceSpec, work: (run: Run) => Promi
   const { lifecycleMs } = timing(spec);
   await spec.harness.reset();
   const options = await parseOptions(spec);
+  // The connector alone, without the runner's scrubbing (src/runtime/scrub.ts): nothing of its own may show a secret.
   const connector = spec.definition.create(options);
   const ctx: SinkContext = { name: 'conformance', logger: log.logger, kafka: spec.kafka ?? noKafka() };
   try {

@@ -5,13 +5,14 @@ import { withSecretBaseDir } from '../config/secret.js';
 import { fieldErrors } from '../model/validation.js';
 import type { ConnectorDefinition } from './contract.js';
 import type { ConnectorInstanceSettings } from './settings.js';
+import { TrustwireError } from '../errors.js';
 
 /** The built-in connectors: connectors/ at the repository's root, two folders up from this file. */
 const BUILT_IN_DIR = resolve(fileURLToPath(new URL('../../connectors/', import.meta.url)));
 const TYPE_NAME = /^[a-z0-9][a-z0-9-]*$/;
 
 /** A connector that cannot start: its name, the option at fault, and why. The others still start. */
-export class ConnectorRefused extends Error {
+export class ConnectorRefused extends TrustwireError {
   override name = 'ConnectorRefused';
   constructor(
     readonly connector: string,

@@ -7,6 +7,7 @@ import { deliver } from './deliver.js';
 import { loadConnector } from './registry.js';
 import { decodeValue } from '../model/avro.js';
 import { deadLetterHeaders, DLQ_HEADERS } from '../kafka/dead-letters.js';
+import { guardSecrets, Scrubber } from './scrub.js';
 
 export interface DeadLetterSummary {
   partition: number;
@@ -80,7 +81,8 @@ export async function replayDeadLetters(options: {
   if (index < 0) throw new Error(`no connector named ${JSON.stringify(options.connector)} in the configuration`);
   const settings = connectors[index]!;
   const { definition, options: connectorOptions } = await loadConnector(settings, `connectors[${index}]`, options.baseDir);
-  const connector = definition.create(connectorOptions);
+  // As the runner runs it: its options' secrets kept out of its logs, errors and the dead letters written again.
+  const connector = guardSecrets(definition.create(connectorOptions), Scrubber.of(connectorOptions));
   await connector.start({
     name: settings.name,
     logger,

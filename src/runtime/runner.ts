@@ -22,7 +22,10 @@ import type { CanonicalEvent } from '../model/events.js';
 import type { ConnectorDefinition, SinkConnector } from './contract.js';
 import { deliver } from './deliver.js';
 import type { ConnectorMetrics } from './metrics.js';
+import { TrustwireError } from '../errors.js';
+import { RepeatLog } from './repeats.js';
 import { compileRoute } from './route.js';
+import { guardSecrets, Scrubber } from './scrub.js';
 import type { ConnectorInstanceSettings } from './settings.js';
 
 /** Records fetched and waiting for their partition's turn, over all partitions. */
@@ -75,6 +78,10 @@ export class ConnectorRunner {
   readonly #route: (event: CanonicalEvent) => boolean;
   readonly #stop = new AbortController();
   readonly #lag = new Map<number, number>();
+  /** The connector's credentials (from its parsed options), kept out of every log line, status and dead-letter header. */
+  readonly #scrubber: Scrubber;
+  /** A retry that fails the same way as the last is said once at warn, then at debug, until a send succeeds. */
+  readonly #repeats: RepeatLog;
   #consumer: GroupConsumer | undefined;
   #lagTimer: NodeJS.Timeout | undefined;
 
@@ -82,9 +89,11 @@ export class ConnectorRunner {
     this.#settings = settings;
     this.#definition = definition;
     this.#deps = deps;
-    this.#connector = definition.create(options);
+    this.#scrubber = Scrubber.of(options);
+    this.#connector = guardSecrets(definition.create(options), this.#scrubber);
     this.#route = compileRoute(settings.route);
-    this.#log = deps.logger.child({ connector: settings.name, type: definition.type });
+    this.#log = this.#scrubber.logger(deps.logger.child({ connector: settings.name, type: definition.type }));
+    this.#repeats = new RepeatLog(this.#log);
     this.status = { ...newStatus(settings.name, definition.type, 'starting', deps.groupPrefix), summary: definition.summary };
   }
 
@@ -191,9 +200,10 @@ export class ConnectorRunner {
           isStale: stale,
           onRetry: async ({ attempt, delayMs, error, pending }) => {
             this.status.retries++;
-            this.status.lastError = error.message;
+            const message = this.#scrubber.text(error.message);
+            this.status.lastError = message;
             metrics.retried.inc({ connector: name });
-            this.#log.warn({ attempt, delayMs, pending, error: error.message }, 'send failed; retrying');
+            this.#repeats.problem('send', `${error.name}: ${message}`, 'warn', { attempt, delayMs, pending, error: message }, 'send failed; retrying');
           },
         });
       } finally {
@@ -213,6 +223,7 @@ export class ConnectorRunner {
         deadLetters.push({ record: chunk[verdict.index]!.record, stage: 'send', error: verdict.error, attempts: verdict.attempts });
       }
       const delivered = events.length - outcome.deadLetters.length;
+      if (delivered > 0) this.#repeats.resolved('send', { events: delivered }, 'sends succeed again');
       this.status.delivered += delivered;
       metrics.delivered.inc({ connector: name }, delivered);
     }
@@ -252,10 +263,11 @@ export class ConnectorRunner {
     await this.#deps.producer.send(
       this.#deps.topics.dlq,
       letters.map(({ record, stage, error, attempts }) => ({
-        ...deadLetterRecord(record, { component: name, stage, error, attempts }),
+        ...deadLetterRecord(record, { component: name, stage, error: this.#scrubber.error(error), attempts }),
         value: record.value ?? Buffer.alloc(0),
       })),
     );
+    for (const { error } of letters) if (error instanceof TrustwireError) error.within({ component: name });
     for (const { stage, error, record } of letters) {
       this.#deps.metrics.deadLettered.inc({ connector: name, stage });
       this.#log.warn({ partition: record.partition, offset: record.offset, stage, error: error.message }, 'event dead-lettered');

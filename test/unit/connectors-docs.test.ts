@@ -55,7 +55,7 @@ test("the guide's worked example is the tested external connector and its test, 
   const shown = [...guide.matchAll(/<!-- file: (\S+) -->\n```ts\n([\s\S]*?)\n```/g)];
   assert.deepEqual(
     shown.map((match) => match[1]),
-    ['test/fixtures/external-connector/slack-webhook.ts', 'test/unit/external-connector.test.ts'],
+    ['test/fixtures/external-connector/slack-webhook.ts', 'test/fixtures/external-connector/ndjson-webhook.ts', 'test/unit/external-connector.test.ts'],
   );
   for (const [, path, code] of shown) {
     let text = readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8').trimEnd();

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import epo from '../../connectors/epo/index.js';
+import { Scrubber } from '../../src/runtime/scrub.js';
 import { CredentialsRefused, parseWebApiBody, resultOfAnswer } from '../../connectors/epo/client.js';
 import { encodeEvents, tagChanges, tagSteps } from '../../connectors/epo/encode.js';
 import { formatEpoEvent } from '../../src/formats/epo-xml.js';
@@ -268,13 +269,15 @@ test('the Web API body: `OK:` then the result, or `Error N :` then the message',
 });
 
 test('answers: 200 counts only with OK:; Error N per the permanent codes; status codes sorted like the http connector', () => {
-  const context = { what: 'POST https://epo/remote/trustwire.events', permanentCodes: [1, 2, 3], batch: { events: 5, bytes: 4096 }, secrets: ['s3cret'] };
+  const context = { what: 'POST https://epo/remote/trustwire.events', permanentCodes: [1, 2, 3], batch: { events: 5, bytes: 4096 } };
   const answer = (status: number, body = '', retryAfter: string | null = null) => resultOfAnswer({ status, body, retryAfter }, context, Date.parse('2026-11-26T12:00:00Z'));
   assert.deepEqual(answer(200, 'OK:\r\n{"accepted":5}'), { kind: 'ok' });
   assert.equal(answer(200, 'Error 0 :\r\nbusy').kind, 'retry');
   for (const code of [1, 2, 3]) assert.equal(answer(200, `Error ${code} :\r\nno`).kind, 'permanent', String(code));
   assert.equal(answer(200, 'Error 9 :\r\nsomething else').kind, 'retry');
-  assert.match((answer(200, '<html>proxy login, echoing s3cret</html>') as { error: Error }).error.message, /answered 200 without "OK:".*echoing \[redacted\]/);
+  // The client scrubs the body with the connector's secrets (src/runtime/scrub.ts) before it comes here.
+  const proxied = new Scrubber(['s3cret']).error((answer(200, '<html>proxy login, echoing s3cret</html>') as { error: Error }).error);
+  assert.match(proxied.message, /answered 200 without "OK:".*echoing \[redacted\]/);
   assert.equal(answer(204).kind, 'retry', 'a 2xx without OK: is not success');
   for (const status of [401, 403]) assert.ok((answer(status) as { error: Error }).error instanceof CredentialsRefused);
   for (const status of [400, 404, 415, 422]) assert.equal(answer(status, 'Error 1 :\r\nbad').kind, 'permanent', String(status));

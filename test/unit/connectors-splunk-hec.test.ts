@@ -484,7 +484,7 @@ describe('splunk-hec connector on the wire', () => {
 
     texts.push(...log.lines());
     assert.ok(texts.some((text) => text.includes('ECONNREFUSED')), 'the closed port was tried');
-    assert.ok(texts.some((text) => text.includes('echo: [redacted]')), 'an echoed token is scrubbed');
+    assert.ok(texts.some((text) => text.includes('echo: Splunk [redacted]')), 'an echoed token is scrubbed');
     for (const text of texts) for (const secret of SECRETS) assert.equal(text.includes(secret), false, `the token appeared in: ${text.replaceAll(TOKEN, '«TOKEN»').slice(0, 300)}`);
   });
 });

@@ -7,6 +7,7 @@
 import type { Type } from 'avsc';
 import { crc64Avro, fingerprintBytes, fingerprintHex } from './crc64.js';
 import { decodeFrom } from './plain-types.js';
+import { TrustwireError } from '../../errors.js';
 
 export const SINGLE_OBJECT_MARKER: readonly number[] = [0xc3, 0x01];
 /** Marker and fingerprint. */
@@ -30,12 +31,12 @@ export function schemaFingerprint(type: Type): bigint {
 export type SingleObjectDecodeFailure = 'not-single-object' | 'unknown-fingerprint' | 'truncated' | 'malformed';
 
 /** Bytes that cannot be decoded: never worth retrying, so they belong in the dead-letter topic. */
-export class SingleObjectDecodeError extends Error {
+export class SingleObjectDecodeError extends TrustwireError {
   readonly reason: SingleObjectDecodeFailure;
   /** The writer fingerprint the bytes carry, when they got that far. */
   readonly fingerprint: bigint | undefined;
   constructor(reason: SingleObjectDecodeFailure, message: string, fingerprint?: bigint, options?: ErrorOptions) {
-    super(message, options);
+    super(message, { cause: options?.cause });
     this.name = 'SingleObjectDecodeError';
     this.reason = reason;
     this.fingerprint = fingerprint;
