@@ -10,7 +10,6 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { apiToken } from '../../src/api/auth.js';
@@ -19,6 +18,7 @@ import { Secret } from '../../src/config/secret.js';
 import { silentLogger } from '../../src/log.js';
 import { startService, type RunningService } from '../../src/service.js';
 import { ensureChromium } from '../../scripts/ensure-chromium.js';
+import { eventually } from '../helpers/eventually.js';
 import { ingestFixture, readFixture } from '../helpers/fixtures.js';
 import { dropTopics, testConfig } from '../helpers/kafka.js';
 
@@ -95,11 +95,6 @@ async function api(path: string): Promise<any> {
   return response.json();
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(200)) if (await check()) return;
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 /** Morning: four hosts in two pools attest trusted, VMs are placed, an admin works, two hosts are assessed. */
 async function playMorning(): Promise<void> {
   await post(attestation('esx-01', 'esx-01.dc.example.net', POOL_A, 'trusted'));
@@ -111,10 +106,15 @@ async function playMorning(): Promise<void> {
   await post(adminAction('esx-02', POOL_A, 'jdoe', 'success'));
   await post(snapshot('esxi-8-default-install', 'esx-01', POOL_A));
   await post(snapshot('esxi-8-hardened', 'esx-02', POOL_A));
-  await until('the morning in the overview', async () => {
-    const overview = await api('/v1/overview');
-    return overview.hosts.total === 4 && overview.sensitiveWorkloads.length === 1 && overview.compliance[0]?.hosts === 2 && (await api('/v1/activity')).items.length === 3;
-  });
+  await eventually(
+    async () => {
+      const overview = await api('/v1/overview');
+      return overview.hosts.total === 4 && overview.sensitiveWorkloads.length === 1 && overview.compliance[0]?.hosts === 2 && (await api('/v1/activity')).items.length === 3;
+    },
+    'the morning in the overview',
+    30_000,
+    200,
+  );
 }
 
 // ---- the browser ----------------------------------------------------------------------------
@@ -319,7 +319,7 @@ describe('the trust dashboard in Chromium', () => {
     await page.waitForFunction(() => location.hash.includes('user=mallory'));
     const shared = page.url();
     assert.match(shared, /#pool=tcp-gold-fra1&user=mallory&outcome=denied$/);
-    await until('the feed to be filtered', async () => (await page.locator('#activity tbody tr[data-id]').count()) === 1);
+    await eventually(async () => (await page.locator('#activity tbody tr[data-id]').count()) === 1, 'the feed to be filtered', 30_000, 200);
     assert.equal(await page.locator('#hosts tbody tr[data-host-id]').count(), 2, 'the host list follows the pool');
 
     // Another tab (its own session storage): the link asks for the token, then restores the filters.

@@ -360,13 +360,13 @@ export async function sinkOutage(rig: FaultRig, options: OutageOptions): Promise
   const downSince = Date.now();
   while (events.sent.length < options.events) {
     await events.send(Math.min(50, options.events - events.sent.length));
-    await sleep(100);
+    await sleep(100); // pacing the stream, not waiting for a condition
   }
   await eventually(() => receiver.requests.length > 0, 'the worker trying the sink while it is down');
   // The outage lasts its set time; how many requests came once the session timeout had passed
   // shows that the worker kept retrying the same batches past it, with its membership intact.
   const sessionTimeoutMs = options.sessionTimeoutMs ?? RuntimeSettings.parse({}).sessionTimeoutMs;
-  const holdUntil = async (at: number) => sleep(Math.max(0, at - Date.now()));
+  const holdUntil = async (at: number) => sleep(Math.max(0, at - Date.now())); // the fault's set duration, not a condition
   await holdUntil(Math.min(downSince + sessionTimeoutMs, downSince + options.outageMs));
   const refusedWithinSessionTimeout = receiver.requests.length;
   await holdUntil(downSince + options.outageMs);

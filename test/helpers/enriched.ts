@@ -7,7 +7,7 @@ import { withAdmin } from '../../src/kafka/client.js';
 import { readRecords, followTopic } from '../../src/kafka/reader.js';
 import { decodeEvent } from '../../src/model/avro.js';
 import { eventually } from './eventually.js';
-import { testClient } from './kafka.js';
+import { readToEnd, testClient } from './kafka.js';
 
 export interface EnrichedCount {
   sent: number;
@@ -24,7 +24,8 @@ export interface EnrichedCount {
 
 /** The ids of the enriched topic's input-kind events, one entry per record, and the record count. */
 async function readInputIds(topic: string, kinds: ReadonlySet<string>, readTimeoutMs: number): Promise<{ ids: string[]; records: number }> {
-  const records = await readRecords(testClient(), { topic, limit: Number.MAX_SAFE_INTEGER, idleMs: 1500, timeoutMs: readTimeoutMs });
+  // To the topic's high watermark, not to an idle gap: a transaction still open is waited for, not cut off.
+  const records = await readToEnd(topic, { timeoutMs: readTimeoutMs });
   const ids: string[] = [];
   for (const record of records) {
     const event = decodeEvent(record.value!);

@@ -41,10 +41,10 @@ export function steadyIngest(url: string, token: string, options: { prefix: stri
         const response = await post(events).catch(() => undefined);
         if (response?.status === 202) break;
         retries++;
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await new Promise((resolve) => setTimeout(resolve, 500)); // pacing: a collector's pause before it posts again
       }
       for (const event of events) acknowledged.add(event.id as string);
-      await new Promise((resolve) => setTimeout(resolve, everyMs));
+      await new Promise((resolve) => setTimeout(resolve, everyMs)); // pacing the load, not waiting for a condition
     }
   };
   const running$ = Array.from({ length: collectors }, collector);

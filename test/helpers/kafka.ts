@@ -1,10 +1,17 @@
+import { FetchIsolationLevels, MessagesStreamFallbackModes, MessagesStreamModes } from '@platformatic/kafka';
 import { randomUUID } from 'node:crypto';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { createKafkaClient, type KafkaClient } from '../../src/kafka/client.js';
-import { readRecords, type IncomingRecord } from '../../src/kafka/reader.js';
-import { deleteTopics } from '../../src/kafka/topics.js';
+import { closeWithin, createKafkaClient, withAdmin, type KafkaClient } from '../../src/kafka/client.js';
+import { ReadCommittedConsumer } from '../../src/kafka/read-committed.js';
+import type { IncomingRecord } from '../../src/kafka/reader.js';
+import { toRecord } from '../../src/kafka/records.js';
+import { committedOffsets, deleteTopics } from '../../src/kafka/topics.js';
 import { silentLogger } from '../../src/log.js';
+import { byUserGroup } from '../../src/processor/users.js';
+import { processorGroup } from '../../src/processor/worker.js';
+import { byWorkloadGroup } from '../../src/processor/workloads.js';
+import { eventually } from './eventually.js';
 
 /** The broker `npm test` started; integration tests run only through it. */
 export function testBrokers(): string[] {
@@ -47,7 +54,124 @@ export async function dropTopics(config: Config): Promise<void> {
   await deleteTopics(testClient(), Object.values(config.kafka.topics));
 }
 
-/** Everything on a topic, waiting for at least `expect` records (more, if they are there). */
+/**
+ * Everything on a topic to its high watermark (read_committed), once it holds at least `expect`
+ * records (more, if they are there); fails, naming the topic and the count, when it does not
+ * within 30 s. No idle gap is waited for: `expect` 0 reads what is there now.
+ */
 export async function readAll(topic: string, expect: number): Promise<IncomingRecord[]> {
-  return readRecords(testClient(), { topic, limit: Number.MAX_SAFE_INTEGER, idleMs: expect === 0 ? 2500 : 1500, timeoutMs: 30_000 });
+  let records: IncomingRecord[] = [];
+  await eventually(async () => (records = await readToEnd(topic)).length >= expect, `${topic} to hold ${expect} records`, 30_000, 250);
+  return records;
+}
+
+/** Each partition's high watermark (end offset): every record acknowledged before the call is below it. */
+export async function endOffsets(topic: string, client: KafkaClient = testClient()): Promise<bigint[]> {
+  return withAdmin(client, async (admin) => {
+    const metadata = await admin.metadata({ topics: [topic] });
+    const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
+    if (count === 0) throw new Error(`topic ${topic} has no partitions`);
+    const listed = await admin.listOffsets({
+      topics: [{ name: topic, partitions: Array.from({ length: count }, (_, partitionIndex) => ({ partitionIndex, timestamp: -1n })) }],
+    });
+    const ends = Array.from({ length: count }, () => 0n);
+    for (const entry of listed) for (const partition of entry.partitions) ends[partition.partitionIndex] = partition.offset;
+    return ends;
+  });
+}
+
+/**
+ * Everything on `topic` up to its high watermark as it stood when called, read as the sinks read
+ * it (read_committed): no idle gap waited for, so "nothing twice" and "nothing more" are asserted
+ * on a definite end of the topic. Fails, saying which partitions fell short, if that end is not
+ * reached within `timeoutMs` (a transaction left open, a broker away).
+ */
+export async function readToEnd(topic: string, options: { timeoutMs?: number; client?: KafkaClient } = {}): Promise<IncomingRecord[]> {
+  const { timeoutMs = 30_000, client = testClient() } = options;
+  const ends = await endOffsets(topic, client);
+  if (ends.every((end) => end === 0n)) return [];
+  const isolationLevel = FetchIsolationLevels.READ_COMMITTED;
+  const consumer = new ReadCommittedConsumer({
+    ...client.options('read-to-end', { retries: 5, retryDelay: 500 }),
+    groupId: `trustwire-test-read-to-end-${randomUUID()}`,
+    autocommit: false,
+    isolationLevel,
+    maxWaitTime: 200,
+  });
+  const records: IncomingRecord[] = [];
+  const position = (stream: { offsetsToFetch: Map<string, bigint> }, partition: number) => stream.offsetsToFetch.get(`${topic}:${partition}`) ?? 0n;
+  try {
+    const stream = await consumer.consume({
+      topics: [topic],
+      mode: MessagesStreamModes.EARLIEST,
+      fallbackMode: MessagesStreamFallbackModes.EARLIEST,
+      autocommit: false,
+      isolationLevel,
+      maxWaitTime: 200,
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const reached = () => ends.every((end, partition) => position(stream, partition) >= end);
+        const timer = setTimeout(() => {
+          const short = ends.flatMap((end, partition) => (position(stream, partition) < end ? [`${partition} at ${position(stream, partition)} of ${end}`] : []));
+          reject(new Error(`timed out after ${timeoutMs} ms reading ${topic} to its high watermark (partitions ${short.join(', ')})`));
+        }, timeoutMs);
+        const check = () => {
+          // The position moves past a fetched batch before its records are handed out: wait for them too.
+          if (reached() && stream.readableLength === 0) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        stream.on('data', (message) => {
+          if (message.offset < (ends[message.partition] ?? 0n)) records.push(toRecord(message));
+          setImmediate(check);
+        });
+        stream.on('fetch', () => setImmediate(check));
+        stream.on('error', (error: Error) => {
+          clearTimeout(timer);
+          reject(error);
+        });
+      });
+    } finally {
+      await closeWithin(() => stream.close());
+    }
+  } finally {
+    await closeWithin(() => consumer.close(true));
+  }
+  return records;
+}
+
+/**
+ * Whether `groupId` has committed every partition of `topic` past its last record: a connector's
+ * group gets there only once it delivered, skipped or dead-lettered every record. On a topic
+ * written in transactions the high watermark lies past a commit marker, which a group that
+ * commits in its own transactions does not commit past: there the end is the offset after the
+ * last committed record (read to the high watermark).
+ */
+export async function groupAtEnd(groupId: string, topic: string, client: KafkaClient = testClient()): Promise<boolean> {
+  const ends = await endOffsets(topic, client);
+  const committed = await committedOffsets(client, groupId, topic);
+  const at = (partition: number) => committed.get(partition) ?? 0n;
+  if (ends.every((end, partition) => at(partition) >= end)) return true;
+  const lastRecords = ends.map(() => 0n);
+  for (const record of await readToEnd(topic, { client })) {
+    const next = BigInt(record.offset) + 1n;
+    if (next > lastRecords[record.partition]!) lastRecords[record.partition] = next;
+  }
+  return lastRecords.every((end, partition) => at(partition) >= end);
+}
+
+/**
+ * Whether the processor and its by-user and by-workload stages have each committed to the end of
+ * the topic it reads: every output of every event sent so far (alerts of the stages included) is
+ * then committed on the enriched topic, and `readToEnd` of it holds all the pipeline will write.
+ */
+export async function pipelineAtEnd(config: Config, client: KafkaClient = testClient()): Promise<boolean> {
+  const { groupPrefix, topics } = config.kafka;
+  return (
+    (await groupAtEnd(processorGroup(groupPrefix), topics.events, client)) &&
+    (await groupAtEnd(byUserGroup(groupPrefix), topics.byUser, client)) &&
+    (await groupAtEnd(byWorkloadGroup(groupPrefix), topics.byWorkload, client))
+  );
 }

@@ -341,7 +341,8 @@ export class FailoverRig {
     const streamMs = Date.now() - started;
     // The pipeline goes idle: every sent event comes out (the follower sees it first, cheaply).
     const sent = [...stream.sent, ...(options.alsoSent?.() ?? [])];
-    await eventually(() => follower.countOf(sent) >= sent.length, 'the follower to see every sent id', 90_000, 250).catch(() => {});
+    // A wait that runs out is said, not thrown: the count below names what is missing, and assertExactlyOnce fails on it.
+    await eventually(() => follower.countOf(sent) >= sent.length, 'the follower to see every sent id', 90_000, 250).catch((error: Error) => say(`${error.message}; counting what is there`));
     const count = await countEnriched(config.kafka.topics.enriched, sent, { kinds: FLEET_EVENT_KINDS });
     say(describeCount(count));
     const lag = await processorLag(config);

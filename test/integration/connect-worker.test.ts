@@ -16,6 +16,7 @@ import { silentLogger } from '../../src/log.js';
 import { encodeEvent } from '../../src/model/avro.js';
 import type { CanonicalEvent } from '../../src/model/events.js';
 import { trustwireTopics } from '../../src/service.js';
+import { eventually } from '../helpers/eventually.js';
 import { eventFixture } from '../helpers/fixtures.js';
 import { dropTopics, testBrokers, testClient, testConfig } from '../helpers/kafka.js';
 
@@ -94,17 +95,15 @@ test('a worker killed with SIGKILL mid-stream and restarted delivers every event
   await first.started;
   for (let round = 0; round < 6; round++) {
     await produceRound(round);
-    await sleep(150);
+    await sleep(150); // pacing the stream, so that the kill comes mid-stream; not waiting for a condition
   }
-  for (let waited = 0; delivered().length === 0 && waited < 20_000; waited += 100) await sleep(100);
-  assert.ok(delivered().length > 0, 'the first worker delivered some before it was killed');
+  await eventually(() => delivered().length > 0, 'the first worker delivering some events before it is killed', 20_000);
   first.child.kill('SIGKILL');
   for (let round = 6; round < 12; round++) await produceRound(round);
 
   const second = startWorker();
   await second.started;
-  for (let waited = 0; new Set(delivered()).size < sent.length && waited < 60_000; waited += 200) await sleep(200);
-  second.child.kill('SIGTERM');
+  await eventually(() => new Set(delivered()).size >= sent.length, `all ${sent.length} sent ids in ${idsFile}`, 60_000, 200).finally(() => second.child.kill('SIGTERM'));
   await producer.disconnect();
 
   const lines = delivered();

@@ -3,7 +3,6 @@
  * kafka connector's topic and the http connector's receiver, every one, with the right content.
  */
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { createRecordProducer, type RecordProducer } from '../../src/kafka/producer.js';
@@ -13,9 +12,11 @@ import { decodeEvent, encodeEvent } from '../../src/model/avro.js';
 import type { CanonicalEvent } from '../../src/model/events.js';
 import { startConnectors } from '../../src/runtime/host.js';
 import { ConnectorMetrics } from '../../src/runtime/metrics.js';
+import { sinkGroup } from '../../src/runtime/runner.js';
 import { trustwireTopics } from '../../src/service.js';
+import { eventually } from '../helpers/eventually.js';
 import { eventFixture } from '../helpers/fixtures.js';
-import { dropTopics, readAll, testClient, testConfig } from '../helpers/kafka.js';
+import { dropTopics, groupAtEnd, readToEnd, testClient, testConfig } from '../helpers/kafka.js';
 import { EpoReceiver } from '../helpers/epo-receiver.js';
 import { HecReceiver } from '../helpers/hec-receiver.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -59,12 +60,19 @@ test('kafka and http connectors deliver every routed event, with its content, an
   });
   const routed = events.filter((event) => ['alert', 'trust.change'].includes(event.type) && event.severity >= 5);
   try {
-    for (let waited = 0; (await receiver.received()).length < routed.length && waited < 30_000; waited += 200) await sleep(200);
+    // A connector commits an offset once every record before it was delivered or skipped: at the
+    // topic's end, it has sent all it ever will.
+    const enriched = config.kafka.topics.enriched;
+    await eventually(
+      async () => (await groupAtEnd(sinkGroup('republish'), enriched)) && (await groupAtEnd(sinkGroup('webhook'), enriched)),
+      `both connectors' groups committed to the end of ${enriched}`,
+      30_000,
+      200,
+    );
   } finally {
-    await sleep(500);
     await host.stop(1000);
   }
-  const copies = await readAll(republished, events.length);
+  const copies = await readToEnd(republished);
   assert.deepEqual(copies.map((record) => decodeEvent(record.value!)).sort(byId), [...events].sort(byId), 'every event republished, content intact');
   const received = await receiver.received();
   assert.deepEqual([...received].sort(), routed.map((event) => event.id).sort(), 'the webhook got exactly the routed events');
@@ -103,9 +111,12 @@ test('splunk-hec (with indexer acks) and epo get every event produced to Kafka, 
     groupPrefix: config.kafka.groupPrefix,
   });
   try {
-    for (let waited = 0; ((await hec.received()).length < events.length || (await epo.received()).length < events.length) && waited < 30_000; waited += 200) {
-      await sleep(200);
-    }
+    await eventually(
+      async () => (await groupAtEnd(sinkGroup('splunk', config.kafka.groupPrefix), topics.enriched)) && (await groupAtEnd(sinkGroup('epo', config.kafka.groupPrefix), topics.enriched)),
+      `the splunk and epo groups committed to the end of ${topics.enriched}`,
+      30_000,
+      200,
+    );
     assert.deepEqual(
       host.statuses().map((s) => [s.name, s.state]),
       [
@@ -114,7 +125,6 @@ test('splunk-hec (with indexer acks) and epo get every event produced to Kafka, 
       ],
     );
   } finally {
-    await sleep(300);
     await host.stop(1000);
     await hec.stop();
     await epo.stop();

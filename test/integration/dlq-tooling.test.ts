@@ -3,7 +3,6 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { configBaseDir, loadConfig } from '../../src/config/load.js';
@@ -14,9 +13,11 @@ import { encodeEvent } from '../../src/model/avro.js';
 import type { CanonicalEvent } from '../../src/model/events.js';
 import { startConnectors } from '../../src/runtime/host.js';
 import { ConnectorMetrics } from '../../src/runtime/metrics.js';
+import { sinkGroup } from '../../src/runtime/runner.js';
 import { trustwireTopics } from '../../src/service.js';
+import { eventually } from '../helpers/eventually.js';
 import { eventFixture } from '../helpers/fixtures.js';
-import { dropTopics, testBrokers, testClient, testConfig } from '../helpers/kafka.js';
+import { dropTopics, groupAtEnd, testBrokers, testClient, testConfig } from '../helpers/kafka.js';
 
 const topics = testConfig().kafka.topics;
 const dir = mkdtempSync(join(tmpdir(), 'trustwire-dlq-'));
@@ -70,10 +71,15 @@ test('dlq list shows what a connector rejected and why; dlq replay re-drives it 
       logger: silentLogger,
       baseDir: configBaseDir(config),
     });
-    for (let waited = 0; (lines(aFile).length < 6 || lines(bFile).length < 10) && waited < 30_000; waited += 100) await sleep(100);
-    await sleep(500);
+    // Each connector commits past a record once it delivered or dead-lettered it: at the end, both are done.
+    await eventually(
+      async () => (await groupAtEnd(sinkGroup('picky'), topics.enriched)) && (await groupAtEnd(sinkGroup('other'), topics.enriched)),
+      `picky and other committed to the end of ${topics.enriched}`,
+      30_000,
+    );
     await host.stop(1000);
-    assert.equal(lines(aFile).length, 10 - bad.length);
+    assert.deepEqual(lines(aFile).sort(), events.filter((event) => !bad.includes(event.id)).map((event) => event.id).sort(), 'picky took every event but the rejected ones, once');
+    assert.deepEqual(lines(bFile).sort(), events.map((event) => event.id).sort(), 'the other sink took every event, once');
 
     const listed = trustwire('dlq', 'list', '--connector', 'picky');
     assert.equal(listed.status, 0, listed.stderr);

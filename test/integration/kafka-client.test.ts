@@ -7,12 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { after, test } from 'node:test';
 import { startGroupConsumer } from '../../src/kafka/group-consumer.js';
 import { createRecordProducer } from '../../src/kafka/producer.js';
-import { readRecords } from '../../src/kafka/reader.js';
 import { committedOffsets, deleteTopics, ensureTopics } from '../../src/kafka/topics.js';
 import { createTransactionalProducer, isFenced } from '../../src/kafka/transactional.js';
 import { silentLogger } from '../../src/log.js';
 import { eventually } from '../helpers/eventually.js';
-import { testClient } from '../helpers/kafka.js';
+import { readToEnd, testClient } from '../helpers/kafka.js';
 
 const client = testClient();
 const topics: string[] = [];
@@ -50,7 +49,7 @@ test('producer: 3 MB for one partition in one send is split under the message si
   } finally {
     await producer.disconnect();
   }
-  const records = await readRecords(client, { topic, limit: 3000, idleMs: 3000 });
+  const records = await readToEnd(topic, { client });
   assert.equal(records.filter((r) => r.key === 'one-host').length, 3000, 'all 3 MB reached the partition');
 });
 
@@ -105,7 +104,7 @@ test('transactions: output and offsets commit together; a fenced producer leaves
   await first.disconnect();
   await second.disconnect();
 
-  const visible = await readRecords(client, { topic: output, limit: 10, idleMs: 1500 });
+  const visible = await readToEnd(output, { client });
   assert.deepEqual(
     visible.map((r) => r.value?.toString()),
     ['kept-1', 'kept-2', 'kept-3'],
@@ -122,7 +121,7 @@ test('transactions: 3 MB over six partitions in one commit goes out in several r
   } finally {
     await tx.disconnect();
   }
-  const visible = await readRecords(client, { topic: output, limit: 3000, idleMs: 3000 });
+  const visible = await readToEnd(output, { client });
   assert.equal(visible.length, 3000, 'every record committed');
   for (let h = 0; h < 12; h++) {
     const sequence = visible.filter((r) => r.key === `host-${h}`).map((r) => Number(r.value!.toString().split(':')[0]));
@@ -161,7 +160,7 @@ test('transactions: the consumed offset commits with the output, under the group
   }
   const offsets = await committedOffsets(client, groupId, input);
   assert.equal(offsets.get(0), 5n, 'the input offset committed in the transaction');
-  const visible = await readRecords(client, { topic: output, limit: 5, idleMs: 1500 });
+  const visible = await readToEnd(output, { client });
   assert.deepEqual(
     visible.map((r) => r.value?.toString()),
     ['out-in-0', 'out-in-1', 'out-in-2', 'out-in-3', 'out-in-4'],
@@ -204,6 +203,7 @@ test('consumer group: with handlers busy and the queue full, every record is han
   const handed: string[] = [];
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
+  const waiting = new Set<number>();
   const consumer = await startGroupConsumer(client, {
     groupId,
     topic,
@@ -212,18 +212,23 @@ test('consumer group: with handlers busy and the queue full, every record is han
     maxBatchRecords: 5,
     maxQueuedRecords: 20,
     eachBatch: async (batch) => {
+      waiting.add(batch.partition);
       await held; // every partition's first batch waits while the client's buffer fills
       for (const record of batch.records) handed.push(record.value!.toString());
       await batch.commit();
     },
   });
   try {
-    setTimeout(release, 1500);
+    // A batch is held in the handler: it came from a queue filled from a fetch of every record,
+    // so the queue is full now and the client's buffer holds the rest.
+    await eventually(() => waiting.size > 0, 'a batch held in the handler');
+    release();
     await eventually(async () => {
       const offsets = await committedOffsets(client, groupId, topic);
       return [...offsets.values()].reduce((sum, offset) => sum + Number(offset), 0) === 300;
     }, 'offsets committed to the end');
   } finally {
+    release();
     await consumer.stop();
   }
   assert.equal(new Set(handed).size, 300, 'every record handed over');

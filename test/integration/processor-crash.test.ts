@@ -14,9 +14,11 @@ import { createProducer } from '../../src/ingest/producer.js';
 import { ensureTopics } from '../../src/kafka/topics.js';
 import { silentLogger } from '../../src/log.js';
 import { decodeEvent } from '../../src/model/avro.js';
+import { processorGroup } from '../../src/processor/worker.js';
 import { trustwireTopics } from '../../src/service.js';
+import { eventually } from '../helpers/eventually.js';
 import { ingestFixture } from '../helpers/fixtures.js';
-import { dropTopics, readAll, testBrokers, testClient, testConfig } from '../helpers/kafka.js';
+import { dropTopics, groupAtEnd, readToEnd, testBrokers, testClient, testConfig } from '../helpers/kafka.js';
 
 const config = testConfig();
 const dir = mkdtempSync(join(tmpdir(), 'trustwire-processor-'));
@@ -83,32 +85,34 @@ test('SIGKILL mid-stream, partitions moving between two workers: every input enr
 
   for (let round = 0; round < 10; round++) {
     await sendRound(round);
-    await sleep(100);
+    await sleep(100); // pacing the stream, not waiting for a condition
   }
   // Mid-stream, with work of A's already committed: B and the group notice within the session timeout.
   assert.match(a.output(), /"partitions":\[\d/, 'worker A owned partitions when it was killed');
-  assert.ok((await readAll(config.kafka.topics.enriched, 1)).length > 0, 'outputs were committed before the kill');
+  await eventually(async () => (await readToEnd(config.kafka.topics.enriched)).length > 0, 'outputs committed before the kill', 30_000, 250);
   a.child.kill('SIGKILL');
   for (let round = 10; round < 20; round++) {
     await sendRound(round);
-    await sleep(100);
+    await sleep(100); // pacing the stream, not waiting for a condition
   }
   const a2 = startWorker('worker A again');
   for (let round = 20; round < 30; round++) {
     await sendRound(round);
-    await sleep(100);
+    await sleep(100); // pacing the stream, not waiting for a condition
   }
   await a2.ready;
   await producer.close();
 
-  // Wait until every input has come out (or give up after a minute), then count.
-  let ids: string[] = [];
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const records = await readAll(config.kafka.topics.enriched, sent.length);
-    ids = records.map((record) => decodeEvent(record.value!).id);
-    if (new Set(ids).size >= sent.length) break;
-    await sleep(3000);
-  }
+  // The processor commits its input offsets in the transaction that writes the outputs: once its
+  // group is at the end of the events topic, every input's outputs are committed. Read them all.
+  await eventually(
+    () => groupAtEnd(processorGroup(config.kafka.groupPrefix), config.kafka.topics.events),
+    `the processor group committed to the end of ${config.kafka.topics.events}`,
+    90_000,
+    500,
+  );
+  const records = await readToEnd(config.kafka.topics.enriched, { timeoutMs: 60_000 });
+  const ids = records.map((record) => decodeEvent(record.value!).id);
   const counts = new Map<string, number>();
   for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
   const missing = sent.filter((id) => !counts.has(id));

@@ -8,8 +8,9 @@ import { decodeEvent, encodeEvent } from '../../src/model/avro.js';
 import type { CanonicalEvent } from '../../src/model/events.js';
 import { processorGroup, startProcessor, type RunningProcessor } from '../../src/processor/worker.js';
 import { trustwireTopics } from '../../src/service.js';
+import { eventually } from '../helpers/eventually.js';
 import { eventFixture } from '../helpers/fixtures.js';
-import { dropTopics, readAll, testClient, testConfig } from '../helpers/kafka.js';
+import { dropTopics, groupAtEnd, readToEnd, testClient, testConfig } from '../helpers/kafka.js';
 
 const config = testConfig();
 let processor: RunningProcessor;
@@ -44,15 +45,21 @@ test('poison messages land in the DLQ with their reason and origin; the stream b
   ]);
   await producer.disconnect();
 
-  const enriched = await waitForRecords(config.kafka.topics.enriched, 2);
+  // The processor commits its input offsets with what it wrote: at the end of the events topic,
+  // every output and dead letter is written. Read both topics to their end.
+  await eventually(
+    () => groupAtEnd(processorGroup(config.kafka.groupPrefix), config.kafka.topics.events),
+    `the processor group committed to the end of ${config.kafka.topics.events}`,
+  );
+  const enriched = await readToEnd(config.kafka.topics.enriched);
   assert.deepEqual(
     enriched.map((record) => decodeEvent(record.value!).id),
     [good(1).id, good(2).id],
     'the good events around the poison came through, in order',
   );
 
-  const dead = await waitForRecords(config.kafka.topics.dlq, 3);
-  assert.equal(dead.length, 3);
+  const dead = await readToEnd(config.kafka.topics.dlq);
+  assert.equal(dead.length, 3, 'the three poison messages, each once');
   const [garbage, json, invalid] = dead.sort((x, y) => Number(x.headers[DLQ_HEADERS.offset]) - Number(y.headers[DLQ_HEADERS.offset]));
   for (const [record, offset] of [
     [garbage!, '1'],
@@ -74,10 +81,3 @@ test('poison messages land in the DLQ with their reason and origin; the stream b
   assert.match(invalid!.headers[DLQ_HEADERS.errorMessage]!, /severity: Too big/);
 });
 
-async function waitForRecords(topic: string, count: number) {
-  for (let attempt = 0; attempt < 15; attempt++) {
-    const records = await readAll(topic, count);
-    if (records.length >= count) return records;
-  }
-  throw new Error(`${topic} did not reach ${count} records`);
-}

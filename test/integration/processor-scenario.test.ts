@@ -3,7 +3,6 @@
  * posted to POST /v1/events, processed, and checked on trustwire.enriched event by event.
  */
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { Secret } from '../../src/config/secret.js';
 import { followTopic } from '../../src/kafka/reader.js';
@@ -13,7 +12,7 @@ import type { CanonicalEvent, EventOf } from '../../src/model/events.js';
 import { startService, type RunningService } from '../../src/service.js';
 import { eventually } from '../helpers/eventually.js';
 import { ingestFixture } from '../helpers/fixtures.js';
-import { dropTopics, testClient, testConfig } from '../helpers/kafka.js';
+import { dropTopics, pipelineAtEnd, readToEnd, testClient, testConfig } from '../helpers/kafka.js';
 import { apiToken, SCOPES } from '../../src/api/auth.js';
 
 const TOKEN = 'scenario-token';
@@ -47,31 +46,19 @@ async function play(event: Record<string, unknown>): Promise<{ event: CanonicalE
   });
   assert.equal(response.status, 202, await response.clone().text());
   const [id] = ((await response.json()) as { ids: string[] }).ids;
-  for (let waited = 0; waited < 30_000; waited += 50) {
-    const out = enriched.find((e) => e.id === id);
-    if (out) {
-      await sleep(300); // alerts come in the same transaction, right behind
-      const alerts = enriched.filter((e): e is EventOf<'alert'> => e.type === 'alert' && e.payload.relatedEventIds.includes(id!));
-      return { event: out, alerts };
-    }
-    await sleep(50);
-  }
-  throw new Error(`event ${id} never reached ${config.kafka.topics.enriched}`);
+  await eventually(() => enriched.some((e) => e.id === id), `event ${id} on ${config.kafka.topics.enriched}`);
+  // The processor writes an event and the alerts it raised in one transaction: once the event is
+  // read (read_committed), everything up to the topic's end is decided. Read to that end.
+  const written = (await readToEnd(config.kafka.topics.enriched)).map((record) => decodeEvent(record.value!));
+  const out = written.find((e) => e.id === id)!;
+  const alerts = written.filter((e): e is EventOf<'alert'> => e.type === 'alert' && e.payload.relatedEventIds.includes(id!));
+  return { event: out, alerts };
 }
 
 async function host(id: string): Promise<Record<string, any>> {
   const response = await fetch(`${service.url}/v1/hosts/${id}`, READER);
   assert.equal(response.status, 200);
   return (await response.json()) as Record<string, any>;
-}
-
-/** The fleet-wide view trails the processor by a fetch; wait for it before a cross-partition step. */
-async function until(check: () => Promise<boolean>): Promise<void> {
-  for (let waited = 0; waited < 15_000; waited += 100) {
-    if (await check()) return;
-    await sleep(100);
-  }
-  throw new Error('the hosts view did not catch up');
 }
 
 const attestation = (hostId: string, status: 'trusted' | 'untrusted', country: string, faults: object[] = []) => {
@@ -133,7 +120,8 @@ test('a pool day: enrichment right at every step, exactly the expected alerts, n
   assert.deepEqual((await play(placement('esx-01', { id: 'vm-web' }))).alerts, []);
   step = await play(placement('esx-02', { id: 'vm-web' }, 'vm.migrate', 'esx-01'));
   assert.equal(step.event.enrichment?.hostId, 'esx-02');
-  await until(async () => (await host('esx-02')).workloads.some((w: { id: string }) => w.id === 'vm-web'));
+  // The fleet-wide view trails the processor by a fetch; wait for it before a cross-partition step.
+  await eventually(async () => (await host('esx-02')).workloads.some((w: { id: string }) => w.id === 'vm-web'), 'vm-web on esx-02 in /v1/hosts/esx-02', 15_000);
 
   // esx-01's PCR 0 stops matching: one alert, naming the sensitive VM that still runs there.
   step = await play(attestation('esx-01', 'untrusted', 'DE', [PCR0]));
@@ -182,12 +170,13 @@ test('a pool day: enrichment right at every step, exactly the expected alerts, n
     [denials.slice(0, 3).map((d) => d.event.id)],
   );
 
-  // Nothing twice, nothing more.
-  await sleep(1000);
-  const ids = enriched.map((e) => e.id);
+  // Nothing twice, nothing more: once every stage has consumed all it was given, the whole topic to its high watermark.
+  await eventually(() => pipelineAtEnd(config), 'the processor and its stages at the end of their input topics');
+  const written = (await readToEnd(config.kafka.topics.enriched)).map((record) => decodeEvent(record.value!));
+  const ids = written.map((e) => e.id);
   assert.equal(new Set(ids).size, ids.length, 'no event or alert written twice');
   assert.deepEqual(
-    enriched
+    written
       .filter((e) => e.type === 'alert')
       .map((e) => (e as EventOf<'alert'>).payload.rule)
       .sort(),
@@ -200,7 +189,7 @@ test('a pool day: enrichment right at every step, exactly the expected alerts, n
       'trust.sensitive-workload-on-untrusted-host',
     ],
   );
-  assert.equal(enriched.length, 15 + 6, "15 inputs, 6 alerts");
+  assert.equal(written.length, 15 + 6, '15 inputs, 6 alerts');
 });
 
 test('GET /v1/hosts and /v1/hosts/:id serve trust, faults, tags, workloads', async () => {

@@ -12,10 +12,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ProduceAcks, Producer, stringSerializers } from '@platformatic/kafka';
 import { ensureTopics } from '../../src/kafka/topics.js';
-import { readRecords } from '../../src/kafka/reader.js';
 import { silentLogger } from '../../src/log.js';
 import { trustwireTopics } from '../../src/service.js';
-import { dropTopics, testClient, testConfig } from '../helpers/kafka.js';
+import { dropTopics, readToEnd, testClient, testConfig } from '../helpers/kafka.js';
 
 const config = testConfig();
 config.kafka.partitions = 2;
@@ -54,8 +53,9 @@ async function emptyAbortedTransaction(partition: number): Promise<void> {
   await txn.abort();
 }
 
+/** The partition's values, read (read_committed, through trustwire's ReadCommittedConsumer) to the topic's high watermark. */
 async function readValues(partition: number): Promise<string[]> {
-  const records = await readRecords(testClient(), { topic, limit: Number.MAX_SAFE_INTEGER, idleMs: 1500 });
+  const records = await readToEnd(topic);
   return records.filter((record) => record.partition === partition).map((record) => record.value!.toString());
 }
 

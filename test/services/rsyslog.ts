@@ -16,8 +16,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { makeCertificates } from '../helpers/certs.js';
+import { eventually } from '../helpers/eventually.js';
 
 export type Listener = 'udp' | 'tcp' | 'tcpLf' | 'tls' | 'relp' | 'relpTls';
 
@@ -188,13 +188,21 @@ export async function startRsyslog(dir: string, options: { requireClientCert?: b
 }
 
 async function waitForPorts(ports: number[], child: ChildProcess, output: () => string): Promise<void> {
-  for (let waited = 0; waited < 15_000; waited += 100) {
-    if (child.exitCode !== null) throw new Error(`rsyslogd exited (${child.exitCode}):\n${output()}`);
-    const open = await Promise.all(ports.map((port) => answers(port)));
-    if (open.every(Boolean)) return;
-    await sleep(100);
+  const exitedEarly = () => new Error(`rsyslogd exited (${child.exitCode ?? child.signalCode}) before opening its ports:\n${output()}`);
+  if (child.exitCode !== null) throw exitedEarly();
+  let onExit!: () => void;
+  const exited = new Promise<never>((_, reject) => (onExit = () => reject(exitedEarly())));
+  child.once('exit', onExit);
+  try {
+    await Promise.race([
+      eventually(async () => (await Promise.all(ports.map((port) => answers(port)))).every(Boolean), `rsyslogd to open its ports ${ports.join(', ')}`, 15_000).catch((error: Error) => {
+        throw new Error(`${error.message}:\n${output()}`);
+      }),
+      exited,
+    ]);
+  } finally {
+    child.off('exit', onExit);
   }
-  throw new Error(`rsyslogd did not open its ports:\n${output()}`);
 }
 
 function answers(port: number): Promise<boolean> {

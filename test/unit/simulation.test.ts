@@ -200,17 +200,18 @@ test('stop() ends the run at once, whether it waits for a Retry-After or for an 
   await until(() => busy.calls.length >= 1, 'the first answer');
 
   let aborted = false;
-  const silent = clockedFetch(
-    (_url, init) =>
-      new Promise<Response>((_resolve, reject) =>
-        init.signal!.addEventListener('abort', () => {
-          aborted = true;
-          reject(init.signal!.reason);
-        }),
-      ),
-  );
+  let asked = false;
+  const silent = clockedFetch((_url, init) => {
+    asked = true;
+    return new Promise<Response>((_resolve, reject) =>
+      init.signal!.addEventListener('abort', () => {
+        aborted = true;
+        reject(init.signal!.reason);
+      }),
+    );
+  });
   const hanging = startSimulation({ url: 'http://simulated', token: TOKEN, settings: settings(), logger: silentLogger, fetch: silent.fetch, now: silent.now });
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await until(() => asked, 'a request in flight, unanswered');
 
   const started = performance.now();
   await Promise.all([waiting.stop(), hanging.stop()]);
