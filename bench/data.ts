@@ -1,6 +1,6 @@
 /**
  * The bench's events: a fleet of 480 hosts over four sites, each event built from the realistic
- * fixtures (test/fixtures/events) with its own id, time, host and payload details.
+ * fixtures (src/kit/events) with its own id, time, host and payload details.
  *
  * - enriched: what the sinks consume (the processor's output): all six kinds, each with the
  *   enrichment of its host, about 870 bytes of Avro single-object on average.

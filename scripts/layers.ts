@@ -8,7 +8,7 @@
  *   formats     src/formats: encodings of events (CEF, LEEF, JSON, ePO XML, syslog, Avro framing)
  *   kafka       src/kafka: the only code that talks to Kafka
  *   core        src/ingest, src/processor, src/compliance (scoring), src/reports, src/runtime, src/activity
- *   connectors  connectors/<name>: sinks, written against the runtime
+ *   connectors  connectors/<name>: sinks, written against the runtime; src/kit, the conformance kit that proves them
  *   api         src/api, src/dashboard
  *   service     src/service.ts, src/config (the application's configuration, composing every
  *               layer's settings), src/embedded, the public entries src/index.ts, src/connector.ts
@@ -30,7 +30,7 @@ export function layerOf(path: string): Layer | undefined {
   if (path.startsWith('src/formats/')) return 'formats';
   if (path.startsWith('src/kafka/')) return 'kafka';
   if (['src/ingest/', 'src/processor/', 'src/compliance/', 'src/reports/', 'src/runtime/', 'src/activity/'].some((folder) => path.startsWith(folder))) return 'core';
-  if (path.startsWith('connectors/')) return 'connectors';
+  if (path.startsWith('connectors/') || path.startsWith('src/kit/')) return 'connectors';
   if (path.startsWith('src/api/') || path.startsWith('src/dashboard/')) return 'api';
   if (['src/service.ts', 'src/index.ts', 'src/connector.ts'].includes(path) || path.startsWith('src/config/') || path.startsWith('src/embedded/')) return 'service';
   if (path.startsWith('src/cli/')) return 'cli';

@@ -2,7 +2,7 @@
  * What a connector author imports (`trustwire/connector` once the package exports it): the
  * contract, the error base, secret options, the transport the built-in connectors use (the TLS
  * and HTTP client settings blocks, the HTTP send and its sorting of answers, the scrubbing of
- * secrets, saying a repeat once), and the event types. The conformance kit is `src/runtime/kit.ts`.
+ * secrets, saying a repeat once), and the event types. The conformance kit is `src/kit/index.ts`.
  */
 export {
   defineConnector,

@@ -6,7 +6,7 @@ import { createEventCodec, decodeEvent, encodeEvent, EVENT_AVRO_TYPE, EVENT_SCHE
 import { CanonicalEvent, EVENT_TYPES } from '../../src/model/events.js';
 import { describeBytes, fuzz, FUZZ_RUNS, FUZZ_TIMEOUT_MS, mutateBytes, type Random } from '../helpers/fuzz.js';
 
-const fixture = (type: string) => CanonicalEvent.parse(JSON.parse(readFileSync(new URL(`../fixtures/events/${type}.json`, import.meta.url), 'utf8')));
+const fixture = (type: string) => CanonicalEvent.parse(JSON.parse(readFileSync(new URL(`../../src/kit/events/${type}.json`, import.meta.url), 'utf8')));
 
 /**
  * A later writer schema with fields the reader lacks (an array, a map, a union): decoding its

@@ -6,7 +6,7 @@ import { ingestFixture } from '../helpers/fixtures.js';
 import { INGESTIBLE_TYPES, EVENT_TYPES } from '../../src/model/events.js';
 
 const EXAMPLES = new URL('../../examples/', import.meta.url);
-const FIXTURE_EVENTS = new URL('../fixtures/events/', import.meta.url);
+const FIXTURE_EVENTS = new URL('../../src/kit/events/', import.meta.url);
 const readJson = (dir: URL) => readdirSync(dir).filter((name) => name.endsWith('.json')).map((name) => JSON.parse(readFileSync(new URL(name, dir), 'utf8')) as unknown);
 
 /** Valid events as reporters send them, and the fixtures as they are (derived kinds, enrichment: refused). */

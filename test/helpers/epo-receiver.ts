@@ -22,12 +22,11 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ConformanceHarness, SinkBehaviour } from '../../src/runtime/kit.js';
-import { closeServer, HeldResponses, listenOnLoopback } from './loopback-server.js';
+import type { ConformanceHarness } from '../../src/kit/index.js';
+import { LoopbackReceiver } from './loopback-server.js';
 
 export const DEFAULT_TAGS = ['TXT: Trusted', 'TXT: Untrusted', 'Compliance: Pass', 'Compliance: Fail'] as const;
 
@@ -73,7 +72,7 @@ export interface WebApiFailure {
   times: number;
 }
 
-export class EpoReceiver implements ConformanceHarness {
+export class EpoReceiver extends LoopbackReceiver implements ConformanceHarness {
   readonly username: string;
   readonly password: string;
   readonly eventsPath: string;
@@ -88,14 +87,11 @@ export class EpoReceiver implements ConformanceHarness {
   knownSystems: Set<string> | undefined;
   /** Largest events body taken; larger answers 413. */
   maxBodyBytes = 4 * 1024 * 1024;
-  #server: Server | undefined;
   #dir: string | undefined;
-  #behaviour: SinkBehaviour = { kind: 'ok' };
-  #transientLeft = 0;
   #webApiFailure: WebApiFailure | undefined;
-  readonly #hanging = new HeldResponses();
 
   constructor(options: { username?: string; password?: string; eventsPath?: string } = {}) {
+    super();
     this.username = options.username ?? 'trustwire-svc';
     this.password = options.password ?? 'ePO-test-Passw0rd!7c41';
     this.eventsPath = options.eventsPath ?? '/remote/trustwire.events';
@@ -103,8 +99,7 @@ export class EpoReceiver implements ConformanceHarness {
 
   /** `https://127.0.0.1:PORT`. */
   get url(): string {
-    const { port } = this.#server!.address() as AddressInfo;
-    return `https://127.0.0.1:${port}`;
+    return this.origin;
   }
 
   /** The PEM file of the CA that signed the server's certificate. */
@@ -112,31 +107,23 @@ export class EpoReceiver implements ConformanceHarness {
     return join(this.#dir!, 'ca.pem');
   }
 
-  async start(): Promise<void> {
+  protected serve(listener: RequestListener): Server {
     this.#dir = mkdtempSync(join(tmpdir(), 'trustwire-epo-'));
     const { cert, key } = makeCertificates(this.#dir);
-    this.#server = createServer({ cert, key, minVersion: 'TLSv1.2' }, (req, res) => void this.#handle(req, res));
-    await listenOnLoopback(this.#server);
+    return createServer({ cert, key, minVersion: 'TLSv1.2' }, listener);
   }
 
-  async stop(): Promise<void> {
-    this.#hanging.release();
-    await closeServer(this.#server);
+  override async stop(): Promise<void> {
+    await super.stop();
     if (this.#dir !== undefined) rmSync(this.#dir, { recursive: true, force: true });
   }
 
-  behave(mode: SinkBehaviour): void {
-    this.#behaviour = mode;
-    this.#transientLeft = mode.kind === 'transient' ? (mode.times ?? Infinity) : 0;
-    if (mode.kind !== 'hang') this.#hanging.release();
-  }
-
-  async received(): Promise<string[]> {
+  override async received(): Promise<string[]> {
     return this.events.map((event) => event.id);
   }
 
-  reset(): void {
-    this.behave({ kind: 'ok' });
+  override reset(): void {
+    super.reset();
     this.requests.length = 0;
     this.events.length = 0;
     this.webApiCalls.length = 0;
@@ -156,8 +143,7 @@ export class EpoReceiver implements ConformanceHarness {
     return [...(this.tags.get(system) ?? [])].sort();
   }
 
-
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
@@ -185,14 +171,13 @@ export class EpoReceiver implements ConformanceHarness {
     } catch (error) {
       return answer(400, `Error 1 :\r\nunreadable EPOEvents: ${(error as Error).message}`);
     }
-    const behaviour = this.#behaviour;
+    const behaviour = this.behaviour;
     switch (behaviour.kind) {
       case 'hang':
-        this.#hanging.hold(res);
+        this.hold(res);
         return;
       case 'transient':
-        if (this.#transientLeft > 0) {
-          this.#transientLeft--;
+        if (this.takeTransient()) {
           return answer(503, 'Error 0 :\r\nthe event parser is busy, try again');
         }
         break;

@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs';
 import type { CanonicalEvent, EventType } from '../../src/model/events.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url);
+/** The canonical events are packaged with the conformance kit, which hands them to connector authors too. */
+const EVENTS = new URL('../../src/kit/events/', import.meta.url);
 
-/** The realistic canonical event of a kind (test/fixtures/events/<type>.json). */
+/** The realistic canonical event of a kind (src/kit/events/<type>.json). */
 export function eventFixture<T extends EventType>(type: T): Extract<CanonicalEvent, { type: T }> {
-  return JSON.parse(readFileSync(new URL(`events/${type}.json`, FIXTURES), 'utf8'));
+  return JSON.parse(readFileSync(new URL(`${type}.json`, EVENTS), 'utf8'));
 }
 
 /** A fixture as a reporter would send it: no enrichment (the processor's), no id or ingestTime. */

@@ -1,8 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import type { ConformanceHarness, SinkBehaviour } from '../../src/runtime/kit.js';
-import { closeServer, HeldResponses, listenOnLoopback } from './loopback-server.js';
+import type { ConformanceHarness, SinkBehaviour } from '../../src/kit/index.js';
+import { LoopbackReceiver } from './loopback-server.js';
 
 /** One request the receiver answered (or holds). */
 export interface HecRequest {
@@ -55,7 +54,7 @@ interface Channel {
  * busy (503, code 9, Retry-After), throttled (429, Retry-After), and 413 for large bodies.
  * It is the conformance kit's harness for the splunk-hec connector.
  */
-export class HecReceiver implements ConformanceHarness {
+export class HecReceiver extends LoopbackReceiver implements ConformanceHarness {
   readonly requests: HecRequest[] = [];
   /** Every acknowledgment query: the channel, the ackIds asked for, and the answer. */
   readonly ackQueries: Array<{ channel: string; ackIds: number[]; acks: Record<string, boolean> }> = [];
@@ -79,15 +78,11 @@ export class HecReceiver implements ConformanceHarness {
   intercept: Intercept | undefined;
 
   readonly #options: Required<Omit<HecReceiverOptions, 'allowedIndexes'>> & Pick<HecReceiverOptions, 'allowedIndexes'>;
-  #server: Server | undefined;
-  #behaviour: SinkBehaviour = { kind: 'ok' };
-  #transientLeft = 0;
-  #received: string[] = [];
   #eventRequests = 0;
   readonly #channels = new Map<string, Channel>();
-  readonly #hanging = new HeldResponses();
 
   constructor(options: HecReceiverOptions) {
+    super();
     this.#options = { ack: false, ackDelayMs: 0, maxContentLength: 1_000_000, ...options };
     this.token = options.token;
     this.ack = this.#options.ack;
@@ -98,8 +93,7 @@ export class HecReceiver implements ConformanceHarness {
 
   /** The base URL, as an operator writes it under `urls`. */
   get url(): string {
-    const { port } = this.#server!.address() as AddressInfo;
-    return `http://127.0.0.1:${port}`;
+    return this.origin;
   }
 
   /** The POSTs to /services/collector/event. */
@@ -107,29 +101,12 @@ export class HecReceiver implements ConformanceHarness {
     return this.requests.filter((request) => request.path === '/services/collector/event');
   }
 
-  async start(): Promise<void> {
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-    await listenOnLoopback(this.#server);
+  protected serve(listener: RequestListener): Server {
+    return createServer(listener);
   }
 
-  async stop(): Promise<void> {
-    this.#hanging.release();
-    await closeServer(this.#server);
-  }
-
-  behave(mode: SinkBehaviour): void {
-    this.#behaviour = mode;
-    this.#transientLeft = mode.kind === 'transient' ? (mode.times ?? Infinity) : 0;
-    if (mode.kind !== 'hang') this.#hanging.release();
-  }
-
-  async received(): Promise<string[]> {
-    return [...this.#received];
-  }
-
-  reset(): void {
-    this.behave({ kind: 'ok' });
-    this.#received = [];
+  override reset(): void {
+    super.reset();
     this.requests.length = 0;
     this.ackQueries.length = 0;
     this.rereads = 0;
@@ -148,8 +125,7 @@ export class HecReceiver implements ConformanceHarness {
     this.intercept = undefined;
   }
 
-
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks);
@@ -208,10 +184,9 @@ export class HecReceiver implements ConformanceHarness {
     request.events = parsed.objects;
     const number = this.#eventRequests++;
 
-    const behaviour = this.#behaviour;
-    if (behaviour.kind === 'hang') return void this.#hanging.hold(res);
-    if (behaviour.kind === 'transient' && this.#transientLeft > 0) {
-      this.#transientLeft--;
+    const behaviour = this.behaviour;
+    if (behaviour.kind === 'hang') return void this.hold(res);
+    if (behaviour.kind === 'transient' && this.takeTransient()) {
       return hec(500, 'Internal server error', 8);
     }
     const intercepted = this.intercept?.(request, number);
@@ -230,7 +205,7 @@ export class HecReceiver implements ConformanceHarness {
       taken.push(String((event.event as { id?: unknown } | undefined)?.id ?? ''));
     }
     if (refusal === undefined && parsed.error !== undefined) refusal = { code: 6, text: 'Invalid data format', at: parsed.objects.length };
-    this.#received.push(...taken);
+    this.ids.push(...taken);
     if (refusal !== undefined) return hec(400, refusal.text, refusal.code, { 'invalid-event-number': refusal.at });
     if (channel === undefined) return hec(200, 'Success', 0);
     const ackId = channel.nextAckId++;

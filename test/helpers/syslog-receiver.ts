@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext, TLSSocket } from 'node:tls';
-import type { ConformanceHarness, SinkBehaviour } from '../../src/runtime/kit.js';
+import type { ConformanceHarness, SinkBehaviour } from '../../src/kit/index.js';
 import { makeCertificates } from './certs.js';
 
 /**

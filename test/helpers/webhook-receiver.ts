@@ -1,8 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import type { ConformanceHarness, SinkBehaviour } from '../../src/runtime/kit.js';
-import { closeServer, HeldResponses, listenOnLoopback } from './loopback-server.js';
+import type { ConformanceHarness } from '../../src/kit/index.js';
+import { LoopbackReceiver } from './loopback-server.js';
 
 export interface ReceivedRequest {
   method: string;
@@ -18,49 +17,25 @@ export interface ReceivedRequest {
  * debugging receivers, echoes the request's credentials in its error bodies — so a connector
  * that prints response bodies must scrub them.
  */
-export class WebhookReceiver implements ConformanceHarness {
+export class WebhookReceiver extends LoopbackReceiver implements ConformanceHarness {
   readonly requests: ReceivedRequest[] = [];
   /** The headers a request must carry (lower-case names); a mismatch answers 401. */
   expectHeaders: Record<string, string> = {};
-  #server: Server | undefined;
-  #behaviour: SinkBehaviour = { kind: 'ok' };
-  #transientLeft = 0;
-  #received: string[] = [];
-  readonly #hanging = new HeldResponses();
 
   get url(): string {
-    const { port } = this.#server!.address() as AddressInfo;
-    return `http://127.0.0.1:${port}/hook`;
+    return `${this.origin}/hook`;
   }
 
-  async start(): Promise<void> {
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-    await listenOnLoopback(this.#server);
+  protected serve(listener: RequestListener): Server {
+    return createServer(listener);
   }
 
-  async stop(): Promise<void> {
-    this.#hanging.release();
-    await closeServer(this.#server);
-  }
-
-  behave(mode: SinkBehaviour): void {
-    this.#behaviour = mode;
-    this.#transientLeft = mode.kind === 'transient' ? (mode.times ?? Infinity) : 0;
-    if (mode.kind !== 'hang') this.#hanging.release();
-  }
-
-  async received(): Promise<string[]> {
-    return [...this.#received];
-  }
-
-  reset(): void {
-    this.behave({ kind: 'ok' });
-    this.#received = [];
+  override reset(): void {
+    super.reset();
     this.requests.length = 0;
   }
 
-
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     let body = Buffer.concat(chunks);
@@ -85,14 +60,13 @@ export class WebhookReceiver implements ConformanceHarness {
       return answer(400, { error: 'unreadable body' });
     }
 
-    const behaviour = this.#behaviour;
+    const behaviour = this.behaviour;
     switch (behaviour.kind) {
       case 'hang':
-        this.#hanging.hold(res);
+        this.hold(res);
         return;
       case 'transient':
-        if (this.#transientLeft > 0) {
-          this.#transientLeft--;
+        if (this.takeTransient()) {
           return answer(503, { error: 'busy, try again', echo });
         }
         break;
@@ -106,7 +80,7 @@ export class WebhookReceiver implements ConformanceHarness {
       case 'ok':
         break;
     }
-    this.#received.push(...ids);
+    this.ids.push(...ids);
     answer(200, { accepted: ids.length });
   }
 }

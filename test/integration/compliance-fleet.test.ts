@@ -62,7 +62,7 @@ const assessments = () => enriched.filter((e): e is EventOf<'compliance.assessme
 
 test('snapshots of a small fleet yield the expected assessments in trustwire.enriched', async () => {
   const t0 = Date.UTC(2026, 10, 26, 6, 0, 0);
-  const untrusted = JSON.parse(readFileSync(new URL('../fixtures/events/trust.change.json', import.meta.url), 'utf8'));
+  const untrusted = JSON.parse(readFileSync(new URL('../../src/kit/events/trust.change.json', import.meta.url), 'utf8'));
   const { id: _i, ingestTime: _t, enrichment: _e, ...attestation } = untrusted;
   await post([{ ...attestation, host: { id: 'esx-04' }, time: t0 }]);
   const snapshots = await post([

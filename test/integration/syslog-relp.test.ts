@@ -14,7 +14,7 @@ import syslog from '../../connectors/syslog/index.js';
 import { RelpSender } from '../../connectors/syslog/relp.js';
 import { silentLogger } from '../../src/log.js';
 import { deliver } from '../../src/runtime/deliver.js';
-import { conformanceSuite, sampleBatch, type ConformanceHarness, type SinkBehaviour } from '../../src/runtime/kit.js';
+import { conformanceSuite, sampleBatch, type ConformanceHarness, type SinkBehaviour } from '../../src/kit/index.js';
 import { eventually } from '../helpers/eventually.js';
 import { startRsyslog, type RunningRsyslog } from '../services/rsyslog.js';
 

@@ -163,7 +163,7 @@ describe('linux-kvm-cis on a RHEL 9 KVM host', () => {
 
 describe('the event fixture of the contract', () => {
   it('scores the config.snapshot fixture against the ESXi template', () => {
-    const snapshot = CanonicalEvent.parse(JSON.parse(readFileSync(new URL('../fixtures/events/config.snapshot.json', import.meta.url), 'utf8')));
+    const snapshot = CanonicalEvent.parse(JSON.parse(readFileSync(new URL('../../src/kit/events/config.snapshot.json', import.meta.url), 'utf8')));
     assert.equal(snapshot.type, 'config.snapshot');
     if (snapshot.type !== 'config.snapshot') return;
     const [template] = applicableTemplates(snapshot, templates);

@@ -46,7 +46,7 @@ test('the options table flattens nested objects and tagged unions, marks secrets
 /** What the guide writes for the repository's own import paths: the package's names. */
 const AS_PUBLISHED: Array<[string, string]> = [
   ["'../../../src/connector.js'", "'trustwire/connector'"],
-  ["'../../src/runtime/kit.js'", "'trustwire/kit'"],
+  ["'../../src/kit/index.js'", "'trustwire/kit'"],
   ["'../fixtures/external-connector/slack-webhook.js'", "'./slack-webhook.js'"],
 ];
 

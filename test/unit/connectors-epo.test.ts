@@ -9,7 +9,7 @@ import { encodeEvents, tagChanges, tagSteps } from '../../connectors/epo/encode.
 import { formatEpoEvent } from '../../src/formats/epo-xml.js';
 import type { CanonicalEvent, EventOf } from '../../src/model/events.js';
 import type { SendResult, SinkConnector } from '../../src/runtime/contract.js';
-import { captureLogger, conformanceSuite, sampleBatch, sampleEvent, sampleEvents, type CapturedLogger } from '../../src/runtime/kit.js';
+import { captureLogger, conformanceSuite, sampleBatch, sampleEvent, sampleEvents, type CapturedLogger } from '../../src/kit/index.js';
 import { silentLogger } from '../../src/log.js';
 import { EpoReceiver, readEpoEvents } from '../helpers/epo-receiver.js';
 

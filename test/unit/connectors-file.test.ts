@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import file from '../../connectors/file/index.js';
 import { encodeLines } from '../../connectors/file/encode.js';
 import { silentLogger } from '../../src/log.js';
-import { conformanceSuite, sampleBatch, type ConformanceHarness, type SinkBehaviour } from '../../src/runtime/kit.js';
+import { conformanceSuite, sampleBatch, type ConformanceHarness, type SinkBehaviour } from '../../src/kit/index.js';
 
 /**
  * A temporary folder as the sink. Transient failure: the file's path is a directory (EISDIR,

@@ -6,7 +6,7 @@ import http from '../../connectors/http/index.js';
 import { resultOfResponse } from '../../connectors/http/client.js';
 import { parseRetryAfter, scrub, shownUrl } from '../../src/runtime/http.js';
 import { formatNdjson } from '../../src/formats/json.js';
-import { conformanceSuite, sampleBatch } from '../../src/runtime/kit.js';
+import { conformanceSuite, sampleBatch } from '../../src/kit/index.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const TOKEN = 'tw-test-token-7f3a9c51e2';

@@ -5,7 +5,7 @@ import { encodeRecords } from '../../connectors/kafka/encode.js';
 import { silentLogger } from '../../src/log.js';
 import { decodeEvent } from '../../src/model/avro.js';
 import type { KafkaAccess } from '../../src/runtime/contract.js';
-import { conformanceSuite, sampleBatch, sampleEvents, type ConformanceHarness, type SinkBehaviour } from '../../src/runtime/kit.js';
+import { conformanceSuite, sampleBatch, sampleEvents, type ConformanceHarness, type SinkBehaviour } from '../../src/kit/index.js';
 
 type Produced = Parameters<KafkaAccess['produce']>[1][number];
 

@@ -11,7 +11,7 @@ import { formatJson } from '../../src/formats/json.js';
 import type { CanonicalEvent } from '../../src/model/events.js';
 import type { SendResult, SinkConnector } from '../../src/runtime/contract.js';
 import { backoffDelay, deliver } from '../../src/runtime/deliver.js';
-import { captureLogger, conformanceSuite, recording, sampleBatch, type CapturedLogger } from '../../src/runtime/kit.js';
+import { captureLogger, conformanceSuite, recording, sampleBatch, type CapturedLogger } from '../../src/kit/index.js';
 import { HecReceiver, parseConcatenated } from '../helpers/hec-receiver.js';
 
 const TOKEN = '7c1e9f42-3b8d-4a6e-b5f0-2d94c8a1e763';

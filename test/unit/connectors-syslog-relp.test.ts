@@ -24,7 +24,7 @@ import {
 } from '../../connectors/syslog/relp.js';
 import { silentLogger } from '../../src/log.js';
 import type { SinkConnector } from '../../src/runtime/contract.js';
-import { conformanceSuite, sampleBatch, type ConformanceHarness, type SinkBehaviour } from '../../src/runtime/kit.js';
+import { conformanceSuite, sampleBatch, type ConformanceHarness, type SinkBehaviour } from '../../src/kit/index.js';
 import { eventually } from '../helpers/eventually.js';
 
 /** A real PEM: TLS file options are read and parsed when the options load. */

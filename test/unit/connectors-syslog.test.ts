@@ -7,7 +7,7 @@ import { formatCef } from '../../src/formats/cef.js';
 import { formatJson } from '../../src/formats/json.js';
 import { createLeefFormatter } from '../../src/formats/leef.js';
 import { formatEventRfc3164, formatEventRfc5424, SYSLOG_FACILITIES } from '../../src/formats/syslog.js';
-import { conformanceSuite, sampleBatch } from '../../src/runtime/kit.js';
+import { conformanceSuite, sampleBatch } from '../../src/kit/index.js';
 import { SyslogTlsReceiver } from '../helpers/syslog-receiver.js';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';

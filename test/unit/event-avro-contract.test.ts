@@ -17,7 +17,7 @@ import {
 import { CanonicalEvent, EVENT_TYPES, PAYLOADS } from '../../src/model/events.js';
 import { EpochMillis } from '../../src/model/primitives.js';
 
-const FIXTURES = new URL('../fixtures/events/', import.meta.url);
+const FIXTURES = new URL('../../src/kit/events/', import.meta.url);
 const fixtures = readdirSync(FIXTURES)
   .filter((name) => name.endsWith('.json'))
   .map((name) => ({ name, json: JSON.parse(readFileSync(new URL(name, FIXTURES), 'utf8')) as unknown }));

@@ -7,7 +7,7 @@ import { decodeEvent, encodeEvent, EVENT_AVRO_TYPE, EVENT_SCHEMA_FINGERPRINT, ev
 import { CanonicalEvent, type EventOf } from '../../src/model/events.js';
 import { ValidationError } from '../../src/model/validation.js';
 
-const fixture = (type: string) => CanonicalEvent.parse(JSON.parse(readFileSync(new URL(`../fixtures/events/${type}.json`, import.meta.url), 'utf8')));
+const fixture = (type: string) => CanonicalEvent.parse(JSON.parse(readFileSync(new URL(`../../src/kit/events/${type}.json`, import.meta.url), 'utf8')));
 
 function decodeFailure(bytes: Buffer): SingleObjectDecodeError {
   try {

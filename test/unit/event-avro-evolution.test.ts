@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { createEventCodec, decodeEvent, encodeEvent, EVENT_AVRO_TYPE, EVENT_SCHEMA_FILE, eventAvroType, RELEASED_EVENT_SCHEMAS } from '../../src/model/avro.js';
 import { CanonicalEvent, EVENT_TYPES } from '../../src/model/events.js';
 
-const fixture = (type: string) => CanonicalEvent.parse(JSON.parse(readFileSync(new URL(`../fixtures/events/${type}.json`, import.meta.url), 'utf8')));
+const fixture = (type: string) => CanonicalEvent.parse(JSON.parse(readFileSync(new URL(`../../src/kit/events/${type}.json`, import.meta.url), 'utf8')));
 const current = JSON.parse(readFileSync(EVENT_SCHEMA_FILE, 'utf8')) as object;
 
 type Node = Record<string, unknown>;

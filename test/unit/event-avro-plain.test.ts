@@ -6,7 +6,7 @@ import { decodeFrom, plainTypeHook } from '../../src/model/wire/plain-types.js';
 import { createEventCodec, decodeEvent, encodeEvent, EVENT_AVRO_TYPE, EVENT_SCHEMA_FILE, eventAvroType } from '../../src/model/avro.js';
 import { CanonicalEvent, EVENT_TYPES, type EventOf } from '../../src/model/events.js';
 
-const fixture = (type: string) => CanonicalEvent.parse(JSON.parse(readFileSync(new URL(`../fixtures/events/${type}.json`, import.meta.url), 'utf8')));
+const fixture = (type: string) => CanonicalEvent.parse(JSON.parse(readFileSync(new URL(`../../src/kit/events/${type}.json`, import.meta.url), 'utf8')));
 
 /** Every object inside `value` (itself included) whose prototype is not Object.prototype or Array.prototype, by path. */
 function classInstances(value: unknown, path = '(root)'): string[] {

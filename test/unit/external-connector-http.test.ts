@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { conformanceSuite, sampleBatch } from '../../src/runtime/kit.js';
+import { conformanceSuite, sampleBatch } from '../../src/kit/index.js';
 import { loadConnector } from '../../src/runtime/registry.js';
 import { ConnectorInstanceSettings } from '../../src/runtime/settings.js';
 import { bodyOf } from '../fixtures/external-connector/ndjson-webhook.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { conformanceSuite, type ConformanceHarness, type SinkBehaviour } from '../../src/runtime/kit.js';
+import { conformanceSuite, type ConformanceHarness, type SinkBehaviour } from '../../src/kit/index.js';
 import { loadConnector } from '../../src/runtime/registry.js';
 import { ConnectorInstanceSettings } from '../../src/runtime/settings.js';
 

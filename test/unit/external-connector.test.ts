@@ -4,7 +4,7 @@
  */
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { conformanceSuite, type ConformanceHarness, type SinkBehaviour } from '../../src/runtime/kit.js';
+import { conformanceSuite, type ConformanceHarness, type SinkBehaviour } from '../../src/kit/index.js';
 import slack from '../fixtures/external-connector/slack-webhook.js';
 
 const SECRET = 'T0TRUST/B0WIRE/x9Qk2LmVn4Rs7TpW';

@@ -27,7 +27,7 @@ import {
   type ConformanceHarness,
   type ConformanceSpec,
   type SinkBehaviour,
-} from '../../src/runtime/kit.js';
+} from '../../src/kit/index.js';
 
 const TOKEN = 'mem-token-5b1e0c77';
 

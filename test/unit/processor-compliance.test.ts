@@ -66,7 +66,7 @@ test('a second snapshot that is still below the threshold raises no new threshol
 test('an untrusted host is never reported compliant, however hardened', () => {
   const state = fresh();
   const hardened = snapshot('esxi-8-hardened', 2_000);
-  const base = JSON.parse(readFileSync(new URL('../fixtures/events/trust.change.json', import.meta.url), 'utf8'));
+  const base = JSON.parse(readFileSync(new URL('../../src/kit/events/trust.change.json', import.meta.url), 'utf8'));
   processEvent(CanonicalEvent.parse({ ...base, host: hardened.host, time: 1_000, ingestTime: 1_000, enrichment: undefined }), state, rules);
   const { outputs } = processEvent(hardened, state, rules, undefined, compliance);
   const assessment = outputs[1] as EventOf<'compliance.assessment'>;

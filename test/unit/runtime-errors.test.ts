@@ -12,7 +12,7 @@ import { KafkaUnavailable } from '../../src/kafka/errors.js';
 import { ValidationError } from '../../src/model/validation.js';
 import { SendError, type SinkConnector } from '../../src/runtime/contract.js';
 import { deliver } from '../../src/runtime/deliver.js';
-import { sampleBatch } from '../../src/runtime/kit.js';
+import { sampleBatch } from '../../src/kit/index.js';
 import { ConnectorRefused } from '../../src/runtime/registry.js';
 
 test('every error class derives from TrustwireError, keeping its own name; retriable says whether to try again', () => {

@@ -6,7 +6,7 @@ import epo from '../../connectors/epo/index.js';
 import { SendError, type SinkConnector } from '../../src/runtime/contract.js';
 import { RepeatLog } from '../../src/runtime/repeats.js';
 import { guardSecrets, Scrubber, secretsOfOptions } from '../../src/runtime/scrub.js';
-import { captureLogger } from '../../src/runtime/kit.js';
+import { captureLogger } from '../../src/kit/index.js';
 
 test('the secrets of parsed options: every Secret, URL credentials, and the forms they travel in', () => {
   const options = http.configSchema.parse({ url: 'https://alice:pa55-w0rd@siem.example.net/hook?apikey=k-8812&x=1' });

@@ -20,9 +20,9 @@ import type { Logger } from '../log.js';
 import type { CanonicalEvent, EventType } from '../model/events.js';
 import { EVENT_TYPES } from '../model/events.js';
 import { fieldErrors } from '../model/validation.js';
-import type { ConnectorDefinition, KafkaAccess, SendResult, SinkConnector, SinkContext } from './contract.js';
-import { deliver, type DeliveryOutcome } from './deliver.js';
-import { optionProblems } from './options-doc.js';
+import type { ConnectorDefinition, KafkaAccess, SendResult, SinkConnector, SinkContext } from '../runtime/contract.js';
+import { deliver, type DeliveryOutcome } from '../runtime/deliver.js';
+import { optionProblems } from '../runtime/options-doc.js';
 import { TrustwireError } from '../errors.js';
 
 /** How the harness makes its sink behave from now on (until the next `behave` or `reset`). */
@@ -124,9 +124,9 @@ export function captureLogger(): CapturedLogger {
   };
 }
 
-const FIXTURES = new URL('../../test/fixtures/events/', import.meta.url);
+const FIXTURES = new URL('./events/', import.meta.url);
 
-/** The realistic canonical event of a kind (test/fixtures/events/<type>.json), a fresh copy each call. */
+/** The realistic canonical event of a kind (src/kit/events/<type>.json, packaged with the kit), a fresh copy each call. */
 export function sampleEvent<T extends EventType>(type: T): Extract<CanonicalEvent, { type: T }> {
   return JSON.parse(readFileSync(new URL(`${type}.json`, FIXTURES), 'utf8'));
 }
