@@ -99,6 +99,7 @@ test('a worker killed with SIGKILL mid-stream and restarted delivers every event
   }
   await eventually(() => delivered().length > 0, 'the first worker delivering some events before it is killed', 20_000);
   first.child.kill('SIGKILL');
+  const sentBeforeKill = new Set(sent);
   for (let round = 6; round < 12; round++) await produceRound(round);
 
   const second = startWorker();
@@ -112,4 +113,11 @@ test('a worker killed with SIGKILL mid-stream and restarted delivers every event
   assert.deepEqual(missing, [], 'nothing lost');
   t.diagnostic(`${sent.length} events, ${lines.length} deliveries, ${lines.length - unique.size} duplicates after the SIGKILL`);
   assert.ok(lines.every((id) => sent.includes(id)), 'nothing delivered that was not sent');
+  // At least once, and no more than the kill explains: only what the killed worker had taken
+  // (sent before the kill) comes again, and each at most once more.
+  const times = new Map<string, number>();
+  for (const id of lines) times.set(id, (times.get(id) ?? 0) + 1);
+  const duplicated = [...times].filter(([, count]) => count > 1);
+  assert.deepEqual(duplicated.filter(([id]) => !sentBeforeKill.has(id)), [], 'no event sent after the kill delivered twice');
+  assert.deepEqual(duplicated.filter(([, count]) => count > 2), [], 'no event delivered more than twice');
 });
