@@ -30,7 +30,7 @@ export default defineConnector({
     let service: HecService;
     return {
       async start(ctx) {
-        pool = new EndpointPool(endpoints, ctx.logger);
+        pool = new EndpointPool(endpoints, ctx.logger, ctx.now ?? Date.now);
         pollers = new Map(endpoints.map((endpoint) => [endpoint, new AckPoller(endpoint, options.ackPollMs, ctx.logger)]));
         service = new HecService(options, pool, pollers, ctx.logger);
         // An endpoint that is down now is benched, not a reason to refuse the connector: the retry loop waits for it.

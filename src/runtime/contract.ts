@@ -44,6 +44,8 @@ export interface SinkContext {
   name: string;
   logger: Logger;
   kafka: KafkaAccess;
+  /** The clock a connector's time decisions read (benches, windows); absent: `Date.now`. Tests pass one they move on. */
+  now?: () => number;
 }
 
 export interface SinkConnector {

@@ -37,12 +37,20 @@ conformanceSuite({
   secrets: SECRETS,
 });
 
-async function started(options: Record<string, unknown>, log: CapturedLogger = captureLogger()): Promise<{ connector: SinkConnector; log: CapturedLogger }> {
-  const connector = splunkHec.create(splunkHec.configSchema.parse({ token: TOKEN, ...options }));
-  await connector.start({ name: 'test', logger: log.logger, kafka: { produce: async () => {} } });
-  return { connector, log };
+/** The wall clock, moved on by the test where a bench would otherwise be waited out. */
+class TestClock {
+  #ahead = 0;
+  readonly now = () => Date.now() + this.#ahead;
+  advance(ms: number): void {
+    this.#ahead += ms;
+  }
 }
 
+async function started(options: Record<string, unknown>, log: CapturedLogger = captureLogger(), clock = new TestClock()): Promise<{ connector: SinkConnector; log: CapturedLogger; clock: TestClock }> {
+  const connector = splunkHec.create(splunkHec.configSchema.parse({ token: TOKEN, ...options }));
+  await connector.start({ name: 'test', logger: log.logger, kafka: { produce: async () => {} }, now: clock.now });
+  return { connector, log, clock };
+}
 
 function deliverFast(connector: SinkConnector, batch: readonly CanonicalEvent[]) {
   return deliver(connector, batch, { retry: FAST_RETRY, timeoutMs: 5000, signal: never, isStale: () => false });
@@ -376,10 +384,10 @@ describe('splunk-hec connector on the wire', () => {
   test('a rejected token is said once at error level, holds the stream, and is never hammered', async () => {
     receiver.reset();
     receiver.token = 'a-rotated-token';
-    const { connector, log } = await started({ urls: [receiver.url], refusedBenchMs: 400 });
+    const { connector, log, clock } = await started({ urls: [receiver.url], refusedBenchMs: 400 });
     const batch = sampleBatch(4);
     const delivering = deliverFast(connector, batch);
-    await sleep(1000);
+    await sleep(1000); // a window of real time to count the retries in: what is measured, not a condition
     const posts = receiver.eventRequests.length;
     receiver.token = TOKEN;
     const outcome = await delivering;
@@ -391,7 +399,7 @@ describe('splunk-hec connector on the wire', () => {
     assert.ok(log.records().some((record) => record.msg === 'HEC accepts the token again; the stream resumes'));
 
     // Another state, said once again.
-    await sleep(450);
+    clock.advance(450); // past the refusal's bench
     receiver.tokenDisabled = true;
     assert.equal((await connector.send(sampleBatch(4, 1), never)).kind, 'retry');
     assert.equal((await connector.send(sampleBatch(4, 2), never)).kind, 'retry');
@@ -402,7 +410,7 @@ describe('splunk-hec connector on the wire', () => {
   test('round robin across endpoints; a busy one is left out, health-checked, and taken back', async () => {
     receiver.reset();
     second.reset();
-    const { connector } = await started({ urls: [receiver.url, second.url], benchMs: 300 });
+    const { connector, clock } = await started({ urls: [receiver.url, second.url], benchMs: 300 });
     const posts = () => [receiver.eventRequests.length, second.eventRequests.length];
     const send = async (seed: number) => connector.send(sampleBatch(4, seed), never);
     for (let seed = 0; seed < 4; seed++) assert.deepEqual(await send(seed), { kind: 'ok' });
@@ -416,14 +424,14 @@ describe('splunk-hec connector on the wire', () => {
     for (let seed = 6; seed < 9; seed++) assert.deepEqual(await send(seed), { kind: 'ok' });
     assert.deepEqual(posts(), [6, 3]);
 
-    await sleep(350); // the bench is over, but it is still busy: its health check says so
+    clock.advance(350); // the bench is over, but it is still busy: its health check says so
     assert.deepEqual(await send(9), { kind: 'ok' });
     assert.deepEqual(posts(), [7, 3]);
     assert.equal(second.requests.at(-1)!.path, '/services/collector/health');
     assert.equal(second.requests.at(-1)!.status, 503);
 
     second.busy = undefined;
-    await sleep(350);
+    clock.advance(350);
     assert.deepEqual(await send(10), { kind: 'ok' });
     assert.deepEqual(await send(11), { kind: 'ok' });
     await connector.stop();
