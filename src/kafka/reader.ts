@@ -5,6 +5,7 @@ import { startGroupConsumer, type GroupConsumer } from './group-consumer.js';
 import type { ComponentHealth } from './health.js';
 import { ReadCommittedConsumer } from './read-committed.js';
 import { toRecord, type IncomingRecord } from './records.js';
+import { OffsetReader } from './offsets.js';
 
 export type { IncomingRecord } from './records.js';
 
@@ -214,4 +215,70 @@ export async function consumeUntilIdle(
     clearTimeout(deadline);
     await consumer.stop();
   }
+}
+
+/**
+ * Every record of a topic below each partition's end offset as it was when called, read with
+ * read_committed: what was there, not what came before a quiet spell. Fails naming the
+ * partitions it could not read to their end within `timeoutMs` (a transaction left open).
+ */
+export async function readTopicToEnd(client: KafkaClient, topic: string, timeoutMs = 30_000): Promise<IncomingRecord[]> {
+  const offsets = new OffsetReader(client);
+  let ends: bigint[];
+  try {
+    ends = await offsets.endOffsets(topic);
+  } finally {
+    await offsets.close();
+  }
+  if (ends.every((end) => end === 0n)) return [];
+  const isolationLevel = FetchIsolationLevels.READ_COMMITTED;
+  const consumer = new ReadCommittedConsumer({
+    ...client.options('read-to-end', { retries: 5, retryDelay: 500 }),
+    groupId: `trustwire-read-to-end-${randomUUID()}`,
+    autocommit: false,
+    isolationLevel,
+    maxWaitTime: 200,
+  });
+  const records: IncomingRecord[] = [];
+  const position = (stream: { offsetsToFetch: Map<string, bigint> }, partition: number) => stream.offsetsToFetch.get(`${topic}:${partition}`) ?? 0n;
+  try {
+    const stream = await consumer.consume({
+      topics: [topic],
+      mode: MessagesStreamModes.EARLIEST,
+      fallbackMode: MessagesStreamFallbackModes.EARLIEST,
+      autocommit: false,
+      isolationLevel,
+      maxWaitTime: 200,
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const reached = () => ends.every((end, partition) => position(stream, partition) >= end);
+        const timer = setTimeout(() => {
+          const short = ends.flatMap((end, partition) => (position(stream, partition) < end ? [`${partition} at ${position(stream, partition)} of ${end}`] : []));
+          reject(new Error(`timed out after ${timeoutMs} ms reading ${topic} to its high watermark (partitions ${short.join(', ')})`));
+        }, timeoutMs);
+        const check = () => {
+          // The position moves past a fetched batch before its records are handed out: wait for them too.
+          if (reached() && stream.readableLength === 0) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        stream.on('data', (message) => {
+          if (message.offset < (ends[message.partition] ?? 0n)) records.push(toRecord(message));
+          setImmediate(check);
+        });
+        stream.on('fetch', () => setImmediate(check));
+        stream.on('error', (error: Error) => {
+          clearTimeout(timer);
+          reject(error);
+        });
+      });
+    } finally {
+      await closeWithin(() => stream.close());
+    }
+  } finally {
+    await closeWithin(() => consumer.close(true));
+  }
+  return records;
 }

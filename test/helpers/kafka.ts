@@ -1,11 +1,9 @@
-import { FetchIsolationLevels, MessagesStreamFallbackModes, MessagesStreamModes } from '@platformatic/kafka';
 import { randomUUID } from 'node:crypto';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { closeWithin, createKafkaClient, withAdmin, type KafkaClient } from '../../src/kafka/client.js';
-import { ReadCommittedConsumer } from '../../src/kafka/read-committed.js';
-import type { IncomingRecord } from '../../src/kafka/reader.js';
-import { toRecord } from '../../src/kafka/records.js';
+import { createKafkaClient, type KafkaClient } from '../../src/kafka/client.js';
+import { readTopicToEnd, type IncomingRecord } from '../../src/kafka/reader.js';
+import { OffsetReader } from '../../src/kafka/offsets.js';
 import { committedOffsets, deleteTopics } from '../../src/kafka/topics.js';
 import { silentLogger } from '../../src/log.js';
 import { byUserGroup } from '../../src/processor/users.js';
@@ -67,17 +65,12 @@ export async function readAll(topic: string, expect: number): Promise<IncomingRe
 
 /** Each partition's high watermark (end offset): every record acknowledged before the call is below it. */
 export async function endOffsets(topic: string, client: KafkaClient = testClient()): Promise<bigint[]> {
-  return withAdmin(client, async (admin) => {
-    const metadata = await admin.metadata({ topics: [topic] });
-    const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
-    if (count === 0) throw new Error(`topic ${topic} has no partitions`);
-    const listed = await admin.listOffsets({
-      topics: [{ name: topic, partitions: Array.from({ length: count }, (_, partitionIndex) => ({ partitionIndex, timestamp: -1n })) }],
-    });
-    const ends = Array.from({ length: count }, () => 0n);
-    for (const entry of listed) for (const partition of entry.partitions) ends[partition.partitionIndex] = partition.offset;
-    return ends;
-  });
+  const offsets = new OffsetReader(client);
+  try {
+    return await offsets.endOffsets(topic);
+  } finally {
+    await offsets.close();
+  }
 }
 
 /**
@@ -87,59 +80,7 @@ export async function endOffsets(topic: string, client: KafkaClient = testClient
  * reached within `timeoutMs` (a transaction left open, a broker away).
  */
 export async function readToEnd(topic: string, options: { timeoutMs?: number; client?: KafkaClient } = {}): Promise<IncomingRecord[]> {
-  const { timeoutMs = 30_000, client = testClient() } = options;
-  const ends = await endOffsets(topic, client);
-  if (ends.every((end) => end === 0n)) return [];
-  const isolationLevel = FetchIsolationLevels.READ_COMMITTED;
-  const consumer = new ReadCommittedConsumer({
-    ...client.options('read-to-end', { retries: 5, retryDelay: 500 }),
-    groupId: `trustwire-test-read-to-end-${randomUUID()}`,
-    autocommit: false,
-    isolationLevel,
-    maxWaitTime: 200,
-  });
-  const records: IncomingRecord[] = [];
-  const position = (stream: { offsetsToFetch: Map<string, bigint> }, partition: number) => stream.offsetsToFetch.get(`${topic}:${partition}`) ?? 0n;
-  try {
-    const stream = await consumer.consume({
-      topics: [topic],
-      mode: MessagesStreamModes.EARLIEST,
-      fallbackMode: MessagesStreamFallbackModes.EARLIEST,
-      autocommit: false,
-      isolationLevel,
-      maxWaitTime: 200,
-    });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const reached = () => ends.every((end, partition) => position(stream, partition) >= end);
-        const timer = setTimeout(() => {
-          const short = ends.flatMap((end, partition) => (position(stream, partition) < end ? [`${partition} at ${position(stream, partition)} of ${end}`] : []));
-          reject(new Error(`timed out after ${timeoutMs} ms reading ${topic} to its high watermark (partitions ${short.join(', ')})`));
-        }, timeoutMs);
-        const check = () => {
-          // The position moves past a fetched batch before its records are handed out: wait for them too.
-          if (reached() && stream.readableLength === 0) {
-            clearTimeout(timer);
-            resolve();
-          }
-        };
-        stream.on('data', (message) => {
-          if (message.offset < (ends[message.partition] ?? 0n)) records.push(toRecord(message));
-          setImmediate(check);
-        });
-        stream.on('fetch', () => setImmediate(check));
-        stream.on('error', (error: Error) => {
-          clearTimeout(timer);
-          reject(error);
-        });
-      });
-    } finally {
-      await closeWithin(() => stream.close());
-    }
-  } finally {
-    await closeWithin(() => consumer.close(true));
-  }
-  return records;
+  return readTopicToEnd(options.client ?? testClient(), topic, options.timeoutMs);
 }
 
 /**
