@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalKafka } from '../src/embedded/local-kafka.js';
+import { startLocalKafka } from '../scripts/kafka/broker.js';
 import { createKafkaClient, describeKafkaError, withAdmin } from '../src/kafka/client.js';
 import { deleteTopics, ensureTopics } from '../src/kafka/topics.js';
 import { silentLogger } from '../src/log.js';

@@ -7,18 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  CLUSTER_SIZE,
-  fetchKafka,
-  localKafkaClusterStatus,
-  localKafkaStatus,
-  saslSslHome,
-  startLocalKafka,
-  startLocalKafkaCluster,
-  stopLocalKafka,
-  stopLocalKafkaCluster,
-  type LocalKafkaOptions,
-} from '../src/embedded/local-kafka.js';
+import { fetchKafka, localKafkaStatus, startLocalKafka, stopLocalKafka, type LocalKafkaOptions } from './kafka/broker.js';
+import { saslSslHome } from './kafka/certificates.js';
+import { CLUSTER_SIZE, localKafkaClusterStatus, startLocalKafkaCluster, stopLocalKafkaCluster } from './kafka/cluster.js';
 
 const usage = `usage: npm run kafka -- start|stop|status|fetch [--nodes 1|${CLUSTER_SIZE}] [--sasl-ssl]`;
 const progress = (line: string) => console.error(line);

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { PROJECT_ROOT } from '../src/embedded/paths.js';
-import { startLocalKafka, stopLocalKafka } from '../src/embedded/local-kafka.js';
+import { startLocalKafka, stopLocalKafka } from './kafka/broker.js';
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })

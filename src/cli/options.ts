@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { localKafkaStatus } from '../embedded/local-kafka.js';
+import { localKafkaStatus } from '../../scripts/kafka/broker.js';
 import { CliError } from './errors.js';
 
 /** parseArgs with usage errors turned into exit code 2. */

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Secret } from '../config/secret.js';
 import { devTokenFile, ensureDevToken } from '../embedded/dev-token.js';
-import { startLocalKafka, stopLocalKafka, type LocalKafka } from '../embedded/local-kafka.js';
+import { startLocalKafka, stopLocalKafka, type LocalKafka } from '../../scripts/kafka/broker.js';
 import { trustwireHome } from '../embedded/paths.js';
 import { startSimulation, type RunningSimulation } from '../embedded/simulation.js';
 import { ConnectorInstanceSettings } from '../runtime/settings.js';

@@ -7,7 +7,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalKafka, stopLocalKafka, type LocalKafkaOptions, type LoopbackCertificates } from '../../src/embedded/local-kafka.js';
+import { startLocalKafka, stopLocalKafka, type LocalKafkaOptions } from '../../scripts/kafka/broker.js';
+import type { LoopbackCertificates } from '../../scripts/kafka/certificates.js';
 import { trustwireHome } from '../../src/embedded/paths.js';
 import { eventually } from './eventually.js';
 

@@ -17,7 +17,7 @@ import { apiToken, SCOPES } from '../../src/api/auth.js';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { Secret } from '../../src/config/secret.js';
-import { makeLoopbackCertificates } from '../../src/embedded/local-kafka.js';
+import { makeLoopbackCertificates } from '../../scripts/kafka/certificates.js';
 import { createKafkaClient } from '../../src/kafka/client.js';
 import { startKafkaProbe } from '../../src/kafka/probe.js';
 import { DERIVED_TYPES, INGESTIBLE_TYPES } from '../../src/model/events.js';

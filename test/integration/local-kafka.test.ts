@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { localKafkaStatus, startLocalKafka } from '../../src/embedded/local-kafka.js';
+import { localKafkaStatus, startLocalKafka } from '../../scripts/kafka/broker.js';
 import { testBrokers } from '../helpers/kafka.js';
 
 test('starting the local broker again reuses the running one', async () => {

@@ -1,6 +1,7 @@
 /**
  * The code's layers, kept: every import goes to the importer's layer or one below it
- * (scripts/layers.ts has the order and why), and no files or folders import each other in a circle.
+ * (scripts/layers.ts has the order and why), no files or folders import each other in a circle, and
+ * none imports the tooling under scripts/ (src/cli alone may import scripts/kafka/, the local broker).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -28,4 +29,18 @@ test('the check sees an upward import and a cycle when there is one', () => {
   ]);
   assert.deepEqual(violations(bad).map((v) => [v.fromLayer, v.toLayer]), [['kafka', 'service']]);
   assert.deepEqual(cycles(bad), [['src/config/schema.ts', 'src/kafka/client.ts']]);
+});
+
+test('the check sees an import of scripts/ from src/ or connectors/, and lets src/cli import scripts/kafka/ alone', () => {
+  const bad = new Map([
+    ['src/service.ts', ['scripts/kafka/broker.ts']],
+    ['connectors/syslog/index.ts', ['scripts/kafka/certificates.ts']],
+    ['src/cli/start.ts', ['scripts/kafka/broker.ts', 'scripts/test.ts']],
+    ['src/cli/options.ts', ['scripts/kafka/broker.ts']],
+  ]);
+  assert.deepEqual(violations(bad).map((v) => `${v.from} (${v.fromLayer}) imports ${v.to} (${v.toLayer})`), [
+    'connectors/syslog/index.ts (connectors) imports scripts/kafka/certificates.ts (scripts)',
+    'src/cli/start.ts (cli) imports scripts/test.ts (scripts)',
+    'src/service.ts (service) imports scripts/kafka/broker.ts (scripts)',
+  ]);
 });
