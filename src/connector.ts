@@ -1,12 +1,17 @@
 /**
  * What a connector author imports (`trustwire/connector` once the package exports it): the
- * contract, the error base, secret options, the transport the built-in connectors use (the TLS
- * and HTTP client settings blocks, the HTTP send and its sorting of answers, the scrubbing of
- * secrets, saying a repeat once), and the event types. The conformance kit is `src/kit/index.ts`.
+ * contract, the error base, secret options, the transport the built-in connectors use (the TLS,
+ * HTTP and socket client settings blocks, the HTTP send and its sorting of answers, the socket
+ * connection and its at-least-once writer, the endpoint pool, the scrubbing of secrets, saying
+ * a repeat once), and the event types. The conformance kit is `src/kit/index.ts`.
  */
 export {
+  abortable,
+  abortReason,
+  BatchOutcome,
   defineConnector,
   SendError,
+  SinkRefused,
   type ConnectorDefinition,
   type KafkaAccess,
   type SendFailure,
@@ -32,6 +37,7 @@ export {
   type ResultWording,
   type StatusClass,
 } from './runtime/http.js';
+export { DatagramSender, openSocket, socketClientSettings, StreamSender, type ConnectTarget, type StreamTarget } from './runtime/socket.js';
 export { guardSecrets, Scrubber, secretsOfOptions } from './runtime/scrub.js';
 export { RepeatLog } from './runtime/repeats.js';
 export { Secret, secretOption } from './config/secret.js';

@@ -16,7 +16,7 @@
  *   `OK:` then the result.
  * So a 200 is never success by itself: the body must start with `OK:`.
  */
-import { SendError, type SendResult } from '../../src/runtime/contract.js';
+import { SendError, SinkRefused, type SendResult } from '../../src/runtime/contract.js';
 import { HttpClient, resultOfStatus, type HttpExchange } from '../../src/runtime/http.js';
 import type { Scrubber } from '../../src/runtime/scrub.js';
 import type { TlsSettings } from '../../src/runtime/tls.js';
@@ -44,12 +44,9 @@ export function epoServer(settings: ServerSettings): EpoServer {
   return { origin: settings.origin, client: new HttpClient({ tls: settings.tls, compression: settings.compression, headers, scrubber: settings.scrubber }) };
 }
 
-/** ePO refused the credentials (401 / 403): retried, and logged once at error level by the connector. */
-export class CredentialsRefused extends SendError {
+/** ePO refused the credentials (401 / 403): held and retried, said once at error level by the runner. */
+export class CredentialsRefused extends SinkRefused {
   override name = 'CredentialsRefused';
-  constructor(message: string) {
-    super(message, true);
-  }
 }
 
 /** What came back: the status, Retry-After, and the start of the body. */

@@ -1,8 +1,6 @@
-import type { Logger } from '../../src/log.js';
-import { defineConnector, SendError, type SendResult, type SinkConnector } from '../../src/runtime/contract.js';
-import { RepeatLog } from '../../src/runtime/repeats.js';
+import { defineConnector, SendError, SinkRefused, type SendResult, type SinkConnector } from '../../src/runtime/contract.js';
 import { Scrubber } from '../../src/runtime/scrub.js';
-import { CredentialsRefused, epoServer, postEvents, tagCommand, type EpoServer } from './client.js';
+import { epoServer, postEvents, tagCommand, type EpoServer } from './client.js';
 import { EpoOptions } from './config.js';
 import { encodeEvents, tagChanges, tagSteps, type TagChange, type TagState } from './encode.js';
 
@@ -24,21 +22,10 @@ export default defineConnector({
     const pending = new PendingIds(PENDING_MAX, PENDING_TTL_MS);
     let events: EpoServer | undefined;
     let webApi: EpoServer | undefined;
-    let log: Logger | undefined;
-    /** 401/403 is retried, not dead-lettered; it is said once at error level per refusal, not at every attempt. */
-    const repeats = new RepeatLog(() => log!);
-    const noteAnswer = (what: 'events' | 'tags', result: SendResult) => {
-      if (result.kind === 'ok') repeats.resolved(`credentials:${what}`);
-      else if (result.kind === 'retry' && result.error instanceof CredentialsRefused) {
-        const fields = { user: options.username, request: what, error: result.error.message };
-        repeats.problem(`credentials:${what}`, 'refused', 'error', fields, "ePO refused trustwire's credentials: batches are held and retried until that is fixed");
-      }
-    };
 
     const applyTags = async (change: TagChange, signal: AbortSignal): Promise<Exclude<SendResult, { kind: 'partial' }>> => {
       for (const step of tagSteps(change.state, options.tags)) {
         const result = await tagCommand(webApi!, step, change.system, permanentCodes, signal);
-        noteAnswer('tags', result);
         // A failed apply leaves the old tag in place rather than a host with neither.
         if (result.kind !== 'ok') return result;
       }
@@ -47,7 +34,6 @@ export default defineConnector({
 
     return {
       async start(ctx) {
-        log = ctx.logger;
         const settings = { username: options.username, password: options.password.reveal(), tls: options.tls, compression: options.compression, scrubber: Scrubber.of(options) };
         events = epoServer({ ...settings, origin: new URL(options.url).origin });
         webApi = options.tags.url === undefined ? events : epoServer({ ...settings, origin: new URL(options.tags.url).origin });
@@ -65,7 +51,6 @@ export default defineConnector({
         if (unsent.length > 0) {
           const body = encodeEvents(unsent);
           const result = await postEvents(events!, options.eventsPath, body, unsent.length, permanentCodes, signal);
-          noteAnswer('events', result);
           if (result.kind !== 'ok') return result;
         }
         const changes = options.tags.enabled ? tagChanges(batch).filter((change) => tagsSet.get(keyOf(change)) !== change.state) : [];
@@ -85,7 +70,8 @@ export default defineConnector({
           if (result.kind === 'ok') tagsSet.set(keyOf(change), change.state);
           else if (result.kind === 'retry') {
             // The events are in; the resend of this batch skips posting them and redoes only the tags not yet set.
-            const error = new SendError(`the events were accepted but a tag command failed, retried: ${result.error.message}`, true, { cause: result.error });
+            const message = `the events were accepted but a tag command failed, retried: ${result.error.message}`;
+            const error = result.error instanceof SinkRefused ? new SinkRefused(message, { cause: result.error }) : new SendError(message, true, { cause: result.error });
             return { kind: 'retry', error, ...(result.retryAfterMs !== undefined && { retryAfterMs: result.retryAfterMs }) };
           } else {
             for (const index of change.indexes) failed.set(index, new SendError(`the event was accepted but its tag cannot be set: ${result.error.message}`, false));

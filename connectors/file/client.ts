@@ -1,6 +1,6 @@
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { SendError, type SendResult } from '../../src/runtime/contract.js';
+import { abortable, abortReason, SendError, type SendResult } from '../../src/runtime/contract.js';
 
 export interface AppendTarget {
   path: string;
@@ -52,7 +52,7 @@ export class FileAppender {
         error: new SendError(`appending to ${this.#target.path} failed: ${error.code ?? error.message}`, true, { cause: error }),
       }),
     );
-    return Promise.race([done, abortion(this.#target.path, signal)]);
+    return abortable(done, signal).catch(() => aborted(this.#target.path, signal));
   }
 
   /** Waits for the append in progress, at most `ms`. */
@@ -115,13 +115,5 @@ async function endsWithNewline(path: string, size: number): Promise<boolean> {
 }
 
 function aborted(path: string, signal: AbortSignal): SendResult {
-  const reason: unknown = signal.reason;
-  return { kind: 'retry', error: new SendError(`appending to ${path} gave up: ${reason instanceof Error ? reason.message : 'aborted'}`, true) };
-}
-
-function abortion(path: string, signal: AbortSignal): Promise<SendResult> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve(aborted(path, signal));
-    else signal.addEventListener('abort', () => resolve(aborted(path, signal)), { once: true });
-  });
+  return { kind: 'retry', error: new SendError(`appending to ${path} gave up: ${abortReason(signal)}`, true) };
 }

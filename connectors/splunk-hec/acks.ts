@@ -15,9 +15,6 @@ interface Waiter {
   expired: boolean;
 }
 
-/** How long one acknowledgment query may take before the next one is tried. */
-const QUERY_TIMEOUT_MS = 5000;
-
 export class AckPoller {
   readonly #waiting = new Map<number, Waiter>();
   readonly #stop = new AbortController();
@@ -30,6 +27,8 @@ export class AckPoller {
   constructor(
     private readonly endpoint: HecEndpoint,
     private readonly pollMs: number,
+    /** How long one acknowledgment query may take before the next one is tried. */
+    private readonly queryTimeoutMs: number,
     private readonly logger: Logger,
   ) {}
 
@@ -84,7 +83,7 @@ export class AckPoller {
     this.#querying = true;
     this.#asking = new Set(ackIds);
     try {
-      const acks = await this.endpoint.queryAcks(ackIds, AbortSignal.any([this.#stop.signal, AbortSignal.timeout(QUERY_TIMEOUT_MS)]));
+      const acks = await this.endpoint.queryAcks(ackIds, AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.queryTimeoutMs)]));
       if (this.#lastFailure !== undefined) this.logger.info({ url: this.endpoint.shown }, 'HEC acknowledgment queries answer again');
       this.#lastFailure = undefined;
       for (const ackId of ackIds) {

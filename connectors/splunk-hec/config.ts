@@ -41,8 +41,15 @@ export const SplunkHecOptions = z
       .int()
       .min(100)
       .default(8000)
-      .describe("with ack: a batch not acknowledged this long after HEC took it is sent again; keep it below the instance's timeoutMs")
+      .describe("with ack: a batch not acknowledged this long after HEC took it is sent again; below the instance's timeoutMs")
       .meta({ examples: [45_000] }),
+    requestTimeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(5000)
+      .describe("how long a health check or an acknowledgment query may take (a POST of events is bounded by the instance's timeoutMs)")
+      .meta({ examples: [2000] }),
     benchMs: z
       .number()
       .int()

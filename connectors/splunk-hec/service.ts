@@ -1,27 +1,25 @@
 /**
  * The service of the HEC sink (as Vector's has one): sends one batch's requests to one endpoint,
- * sorts each answer (benching the endpoint, saying a refused token once), waits for indexer
+ * sorts each answer (benching the endpoint, holding a refused token), waits for indexer
  * acknowledgments, and says what became of every event.
  */
 import type { Logger } from '../../src/log.js';
-import { SendError, type SendResult } from '../../src/runtime/contract.js';
+import { BatchOutcome, SendError, SinkRefused, type SendResult } from '../../src/runtime/contract.js';
 import { RepeatLog } from '../../src/runtime/repeats.js';
 import type { AckPoller } from './acks.js';
 import type { HecAnswer, HecEndpoint } from './client.js';
 import type { SplunkHecOptions } from './config.js';
 import type { HecEvent } from './encode.js';
-import type { EndpointPool } from './pool.js';
+import type { EndpointPool } from '../../src/runtime/endpoints.js';
 import { HecRequests } from './request.js';
 
 export class HecService {
-  /** Setup problems (a refused token, channel, URL) and the ack mismatch, each said once. */
+  /** The token's acknowledgment setting, if it disagrees with `ack`: said once. */
   readonly #repeats: RepeatLog;
-  /** What the last setup problem refused, for the message that it is over. */
-  #refused = 'the token';
 
   constructor(
     private readonly options: SplunkHecOptions,
-    private readonly pool: EndpointPool,
+    private readonly pool: EndpointPool<HecEndpoint>,
     private readonly pollers: ReadonlyMap<HecEndpoint, AckPoller>,
     logger: Logger,
   ) {
@@ -30,7 +28,7 @@ export class HecService {
 
   /** Sends the batch's events to `endpoint`, waits for the acknowledgments of what HEC took, and answers for every event. */
   async send(endpoint: HecEndpoint, events: readonly HecEvent[], signal: AbortSignal): Promise<SendResult> {
-    const outcome = new Outcome(events.length);
+    const outcome = new BatchOutcome(events.length);
     await Promise.all(await this.#post(endpoint, events, outcome, signal));
     return outcome.result(this.pool.waitMs());
   }
@@ -40,7 +38,7 @@ export class HecService {
    * what goes next). A transient failure stops there: what was not taken is answered retriable.
    * Resolves with the acknowledgment waits of the requests HEC took.
    */
-  async #post(endpoint: HecEndpoint, events: readonly HecEvent[], outcome: Outcome, signal: AbortSignal): Promise<Array<Promise<void>>> {
+  async #post(endpoint: HecEndpoint, events: readonly HecEvent[], outcome: BatchOutcome, signal: AbortSignal): Promise<Array<Promise<void>>> {
     const { ack, benchMs, refusedBenchMs } = this.options;
     const acks: Array<Promise<void>> = [];
     const requests = new HecRequests(events);
@@ -48,10 +46,7 @@ export class HecService {
     for (let request = requests.next(); request !== undefined; request = requests.next()) {
       const { indexes } = request;
       const answer = await endpoint.postEvents(request.body, signal);
-      if (answer.kind === 'accepted' || answer.kind === 'invalid-event') {
-        this.pool.healthy(endpoint);
-        this.#repeats.resolved('setup', { url: endpoint.shown }, `HEC accepts ${this.#refused} again; the stream resumes`);
-      }
+      if (answer.kind === 'accepted' || answer.kind === 'invalid-event') this.pool.healthy(endpoint);
       switch (answer.kind) {
         case 'accepted':
           if (ack && answer.ackId !== undefined) acks.push(this.#indexed(endpoint, answer.ackId, indexes, outcome, signal));
@@ -76,13 +71,13 @@ export class HecService {
           outcome.fail(indexes, new SendError(`${what} answered ${answer.reason}`, false));
           continue;
         case 'token':
+        case 'setup': {
+          // The runner says a refusal once, loudly; the bench keeps it from being hammered.
           this.pool.bench(endpoint, refusedBenchMs, 'refused', answer.reason);
-          this.#holding(`token:${answer.code ?? answer.reason}`, `HEC token rejected (${answer.code === undefined ? answer.reason : `code ${answer.code}`}): fix the token; holding the stream`, endpoint);
-          break;
-        case 'setup':
-          this.pool.bench(endpoint, refusedBenchMs, 'refused', answer.reason);
-          this.#holding(`setup:${answer.code ?? answer.reason}`, `HEC refused the request (${answer.reason}): check the URL and the token's settings; holding the stream`, endpoint);
-          break;
+          const fix = answer.kind === 'token' ? 'fix the token' : "check the URL and the token's settings";
+          outcome.fail([...indexes, ...requests.rest()], new SinkRefused(`${what} answered ${answer.reason}: ${fix}; holding the stream`));
+          return acks;
+        }
         case 'busy':
           this.pool.bench(endpoint, Math.max(benchMs, answer.retryAfterMs ?? 0), 'failure', answer.reason);
           break;
@@ -101,7 +96,7 @@ export class HecService {
   }
 
   /** Waits for HEC to say the request `ackId` took was indexed; if it does not in time, its events are sent again. */
-  async #indexed(endpoint: HecEndpoint, ackId: number, indexes: number[], outcome: Outcome, signal: AbortSignal): Promise<void> {
+  async #indexed(endpoint: HecEndpoint, ackId: number, indexes: number[], outcome: BatchOutcome, signal: AbortSignal): Promise<void> {
     const { ackTimeoutMs } = this.options;
     const result = await this.pollers.get(endpoint)!.wait(ackId, ackTimeoutMs, signal);
     if (result === 'indexed') return;
@@ -112,12 +107,6 @@ export class HecService {
     outcome.fail(indexes, new SendError(why, true));
   }
 
-  /** A token (or channel) problem: said once at error level, again only when it changes. */
-  #holding(key: string, message: string, endpoint: HecEndpoint): void {
-    this.#repeats.problem('setup', key, 'error', { url: endpoint.shown, benchMs: this.options.refusedBenchMs }, message);
-    this.#refused = key.startsWith('token:') ? 'the token' : "trustwire's requests";
-  }
-
   /** The token's acknowledgment setting and `ack` disagree: said once (never resolved). */
   #noteAckMismatch(endpoint: HecEndpoint, answer: Extract<HecAnswer, { kind: 'accepted' }>): void {
     if (this.options.ack) {
@@ -126,27 +115,5 @@ export class HecService {
     } else if (answer.ackId !== undefined) {
       this.#repeats.problem('ack', 'ack-id', 'warn', { url: endpoint.shown }, 'HEC answers with ackIds: the token has indexer acknowledgment on; set ack: true to count a batch delivered only once indexed');
     }
-  }
-}
-
-/** What became of each event of one send, and the SendResult that says it. */
-class Outcome {
-  readonly #failed = new Map<number, SendError>();
-
-  constructor(private readonly size: number) {}
-
-  fail(indexes: readonly number[], error: SendError): void {
-    for (const index of indexes) this.#failed.set(index, error);
-  }
-
-  /** `waitMs`: how long until an endpoint may take a batch again (0: one may now). */
-  result(waitMs: number): SendResult {
-    if (this.#failed.size === 0) return { kind: 'ok' };
-    if (this.#failed.size === this.size) {
-      const errors = [...this.#failed.values()];
-      if (errors.every((error) => error.retriable)) return waitMs > 0 ? { kind: 'retry', retryAfterMs: waitMs, error: errors[0]! } : { kind: 'retry', error: errors[0]! };
-      if (errors.every((error) => error === errors[0])) return { kind: 'permanent', error: errors[0]! };
-    }
-    return { kind: 'partial', failed: new Map([...this.#failed].sort(([a], [b]) => a - b)) };
   }
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SYSLOG_FACILITIES } from '../../src/formats/syslog.js';
+import { socketClientSettings } from '../../src/runtime/socket.js';
 import { tlsFilesGiven, tlsSettings } from '../../src/runtime/tls.js';
 
 const Tls = tlsSettings({ peer: 'receiver', describe: 'TLS settings, used when transport is tls, or relp with relp.tls' });
@@ -71,21 +72,10 @@ export const SyslogOptions = z
       .meta({ examples: ['dead-letter'] }),
     tls: Tls,
     relp: Relp,
-    connectTimeoutMs: z
-      .number()
-      .int()
-      .min(100)
-      .default(5000)
-      .describe('how long a connection may take (relp: with the answer to its open)')
-      .meta({ examples: [2000] }),
-    settleMs: z
-      .number()
-      .int()
-      .min(0)
-      .max(5000)
-      .default(50)
-      .describe('tcp/tls: how long written bytes must stay on a live connection before the batch counts as delivered (relp waits for acknowledgements instead)')
-      .meta({ examples: [200] }),
+    ...socketClientSettings({
+      connectTimeout: 'how long a connection may take (relp: with the answer to its open)',
+      settle: 'tcp/tls: how long written bytes must stay on a live connection before the batch counts as delivered (relp waits for acknowledgements instead)',
+    }),
   })
   .superRefine((options, ctx) => {
     if (options.transport === 'tls' && options.framing === 'lf') {

@@ -22,7 +22,7 @@
  * the next send opens a new session.
  */
 import type { Socket } from 'node:net';
-import { openSocket, TransportError, where, type ConnectTarget } from './client.js';
+import { openSocket, TransportError, where, type ConnectTarget } from '../../src/runtime/socket.js';
 import { digits, type SyslogMessage } from './encode.js';
 import { writeRfc5424Parts } from '../../src/formats/syslog.js';
 import { TrustwireError } from '../../src/errors.js';

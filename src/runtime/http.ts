@@ -10,7 +10,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { z } from 'zod';
-import { SendError, type SendResult } from './contract.js';
+import { abortReason, SendError, SinkRefused, type SendResult } from './contract.js';
 import type { Scrubber } from './scrub.js';
 import { CERTIFICATE_ERRORS, tlsConnectionOptions, tlsSettings, type TlsSettings, type TlsSettingsText } from './tls.js';
 
@@ -32,12 +32,6 @@ export function shownUrl(url: URL): string {
 }
 
 export { scrub } from './scrub.js';
-
-/** Why a signal aborted, as text for an error message. */
-export function abortReason(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason.message : 'aborted';
-}
 
 /** The reason a request failed (ECONNREFUSED, a TLS error), from the error or its cause; a certificate error names tls.ca. */
 export function networkCause(error: unknown): string {
@@ -187,15 +181,16 @@ export class HttpClient {
 /**
  * The OpenTelemetry exporters' sorting of answers, for every HTTP connector:
  *
- * | status                | class       | result                                                  |
- * | --------------------- | ----------- | ------------------------------------------------------- |
- * | 2xx                   | ok          | delivered (a protocol may still read the body)          |
- * | 401, 403              | credentials | retried: a credential being rotated must not dead-letter the stream |
- * | 429, 503              | throttled   | retried, after Retry-After when given                   |
- * | 408, other 5xx        | retriable   | retried, after Retry-After when given                   |
- * | 413                   | too-large   | permanent for the batch as sent (see below)             |
- * | 3xx                   | redirect    | permanent: a redirect is not followed                   |
- * | 400, 404, other 4xx   | permanent   | permanent                                               |
+ * | status                | class       | result                                                   |
+ * | --------------------- | ----------- | -------------------------------------------------------- |
+ * | 2xx                   | ok          | delivered (a protocol may still read the body)           |
+ * | 401, 403              | credentials | retried as SinkRefused: a rotated credential must not    |
+ * |                       |             | dead-letter the stream; the runner says it once, loudly  |
+ * | 429, 503              | throttled   | retried, after Retry-After when given                    |
+ * | 408, other 5xx        | retriable   | retried, after Retry-After when given                    |
+ * | 413                   | too-large   | permanent for the batch as sent (see below)              |
+ * | 3xx                   | redirect    | permanent: a redirect is not followed                    |
+ * | 400, 404, other 4xx   | permanent   | permanent                                                |
  *
  * 413 is permanent: the same bytes sent again get the same answer, so retrying the batch as
  * sent only holds the stream. A connector that can split a batch (HEC) sends smaller ones, which
@@ -248,7 +243,7 @@ export function resultOfStatus(
     case 'ok':
       return { kind: 'ok' };
     case 'credentials':
-      return { kind: 'retry', error: new SendError(`${answered}: the receiver refused trustwire's credentials; ${wording.credentials ?? 'check auth'}${said}`, true) };
+      return { kind: 'retry', error: new SinkRefused(`${answered}: the receiver refused trustwire's credentials; ${wording.credentials ?? 'check auth'}${said}`) };
     case 'throttled':
     case 'retriable': {
       const retryAfterMs = parseRetryAfter(response.retryAfter, now);

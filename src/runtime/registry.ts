@@ -82,6 +82,9 @@ export async function loadConnector(
     const [first, ...more] = fieldErrors(parsed.error, 'options');
     throw new ConnectorRefused(settings.name, `${at}.${first!.path}`, first!.message, more.map((e) => ({ path: `${at}.${e.path}`, reason: e.message })));
   }
+  for (const [option, ms] of Object.entries(definition.attemptWaits?.(parsed.data) ?? {})) {
+    if (ms >= settings.timeoutMs) throw refuse(`options.${option}`, `${ms} ms must be below the instance's timeoutMs (${settings.timeoutMs} ms), which ends a send attempt first`);
+  }
   return { definition, options: parsed.data };
 }
 

@@ -2,9 +2,11 @@
  * Saying a standing problem once: a refused token, a retry that fails the same way at every
  * attempt. Each topic (`credentials`, `send`) holds the problem last said; the same problem again
  * goes to debug, a different one is said again, and the first success after it says so once.
- * The runner uses it for its retries; a connector takes one from the runtime for its own topics.
+ * The runner says its retries through RetryLog; a connector takes a RepeatLog for its own topics
+ * (a setting the sink disagrees with).
  */
 import type { Logger } from '../log.js';
+import { SinkRefused } from './contract.js';
 
 type Level = 'info' | 'warn' | 'error';
 
@@ -38,5 +40,36 @@ export class RepeatLog {
     if (!this.#said.delete(topic)) return false;
     if (message !== undefined) this.#logger().info(fields, message);
     return true;
+  }
+}
+
+/**
+ * The runner's retries, each standing failure said once: a refusal of trustwire itself
+ * (SinkRefused: a token, a password, a permission) at error level, as an operator must act;
+ * any other failure at warn. The first delivery after them says so once.
+ */
+export class RetryLog {
+  readonly #repeats: RepeatLog;
+  readonly #logger: Logger;
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+    this.#repeats = new RepeatLog(logger);
+  }
+
+  /**
+   * `message`: the error's message, already scrubbed. A refusal has a topic of its own, so the
+   * other failures that come between its attempts (every endpoint left out meanwhile) do not
+   * make it said again.
+   */
+  failed(error: Error, message: string, fields: Record<string, unknown>): void {
+    const key = `${error.name}: ${message}`;
+    if (error instanceof SinkRefused) this.#repeats.problem('refused', key, 'error', { ...fields, error: message }, 'the sink refuses trustwire: batches are held and retried until that is fixed');
+    else this.#repeats.problem('send', key, 'warn', { ...fields, error: message }, 'send failed; retrying');
+  }
+
+  delivered(events: number): void {
+    const over = [this.#repeats.resolved('refused'), this.#repeats.resolved('send')];
+    if (over.some(Boolean)) this.#logger.info({ events }, 'sends succeed again');
   }
 }

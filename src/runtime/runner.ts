@@ -23,7 +23,7 @@ import type { ConnectorDefinition, SinkConnector } from './contract.js';
 import { deliver } from './deliver.js';
 import type { ConnectorMetrics } from './metrics.js';
 import { TrustwireError } from '../errors.js';
-import { RepeatLog } from './repeats.js';
+import { RetryLog } from './repeats.js';
 import { compileRoute } from './route.js';
 import { guardSecrets, Scrubber } from './scrub.js';
 import type { ConnectorInstanceSettings } from './settings.js';
@@ -81,7 +81,7 @@ export class ConnectorRunner {
   /** The connector's credentials (from its parsed options), kept out of every log line, status and dead-letter header. */
   readonly #scrubber: Scrubber;
   /** A retry that fails the same way as the last is said once at warn, then at debug, until a send succeeds. */
-  readonly #repeats: RepeatLog;
+  readonly #retries: RetryLog;
   #consumer: GroupConsumer | undefined;
   #lagTimer: NodeJS.Timeout | undefined;
 
@@ -93,7 +93,7 @@ export class ConnectorRunner {
     this.#connector = guardSecrets(definition.create(options), this.#scrubber);
     this.#route = compileRoute(settings.route);
     this.#log = this.#scrubber.logger(deps.logger.child({ connector: settings.name, type: definition.type }));
-    this.#repeats = new RepeatLog(this.#log);
+    this.#retries = new RetryLog(this.#log);
     this.status = { ...newStatus(settings.name, definition.type, 'starting', deps.groupPrefix), summary: definition.summary };
   }
 
@@ -203,7 +203,7 @@ export class ConnectorRunner {
             const message = this.#scrubber.text(error.message);
             this.status.lastError = message;
             metrics.retried.inc({ connector: name });
-            this.#repeats.problem('send', `${error.name}: ${message}`, 'warn', { attempt, delayMs, pending, error: message }, 'send failed; retrying');
+            this.#retries.failed(error, message, { attempt, delayMs, pending });
           },
         });
       } finally {
@@ -223,7 +223,7 @@ export class ConnectorRunner {
         deadLetters.push({ record: chunk[verdict.index]!.record, stage: 'send', error: verdict.error, attempts: verdict.attempts });
       }
       const delivered = events.length - outcome.deadLetters.length;
-      if (delivered > 0) this.#repeats.resolved('send', { events: delivered }, 'sends succeed again');
+      if (delivered > 0) this.#retries.delivered(delivered);
       this.status.delivered += delivered;
       metrics.delivered.inc({ connector: name }, delivered);
     }

@@ -8,7 +8,8 @@ import { CredentialsRefused, parseWebApiBody, resultOfAnswer } from '../../conne
 import { encodeEvents, tagChanges, tagSteps } from '../../connectors/epo/encode.js';
 import { formatEpoEvent } from '../../src/formats/epo-xml.js';
 import type { CanonicalEvent, EventOf } from '../../src/model/events.js';
-import type { SendResult, SinkConnector } from '../../src/runtime/contract.js';
+import { SinkRefused, type SendResult, type SinkConnector } from '../../src/runtime/contract.js';
+import { RetryLog } from '../../src/runtime/repeats.js';
 import { captureLogger, conformanceSuite, sampleBatch, sampleEvent, sampleEvents, type CapturedLogger } from '../../src/kit/index.js';
 import { silentLogger } from '../../src/log.js';
 import { EpoReceiver, readEpoEvents } from '../helpers/epo-receiver.js';
@@ -204,11 +205,14 @@ describe('epo connector against an ePO-style server', () => {
       assert.equal(result.kind, 'retry');
       errors.push((result as { error: Error }).error);
     }
-    assert.ok(errors.every((error) => error instanceof CredentialsRefused));
+    assert.ok(errors.every((error) => error instanceof CredentialsRefused && error instanceof SinkRefused));
     assert.match(errors[0]!.message, /answered 401: the server refused trustwire's credentials; check username and password/);
+    // What the runner does with each retry's error: a refusal is said once, loudly.
+    const retries = new RetryLog(log.logger);
+    for (const error of errors) retries.failed(error, error.message, {});
     const loud = log.records().filter((record) => record.level >= 50);
     assert.equal(loud.length, 1, 'said once, not at every attempt');
-    assert.match(String(loud[0]!.msg), /ePO refused trustwire's credentials/);
+    assert.match(String(loud[0]!.msg), /the sink refuses trustwire/);
 
     const texts = [...log.lines(), ...errors.flatMap((error) => [error.message, inspect(error, { depth: 6 })])];
     for (const secret of [receiver.password, basicOf(receiver), wrongPassword, Buffer.from(`${receiver.username}:${wrongPassword}`).toString('base64')]) {

@@ -9,8 +9,11 @@ import { createEncoder, DEFAULT_SOURCETYPES, epochSeconds } from '../../connecto
 import splunkHec from '../../connectors/splunk-hec/index.js';
 import { formatJson } from '../../src/formats/json.js';
 import type { CanonicalEvent } from '../../src/model/events.js';
-import type { SendResult, SinkConnector } from '../../src/runtime/contract.js';
+import { SinkRefused, type SendResult, type SinkConnector } from '../../src/runtime/contract.js';
 import { backoffDelay, deliver } from '../../src/runtime/deliver.js';
+import { loadConnector } from '../../src/runtime/registry.js';
+import { RetryLog } from '../../src/runtime/repeats.js';
+import { ConnectorInstanceSettings } from '../../src/runtime/settings.js';
 import { captureLogger, conformanceSuite, recording, sampleBatch, type CapturedLogger } from '../../src/kit/index.js';
 import { HecReceiver, parseConcatenated } from '../helpers/hec-receiver.js';
 
@@ -85,6 +88,14 @@ test('the options take base URLs (or /services/collector/event ones) and refuse 
   assert.equal(parse({ urls: [] }).success, false);
   assert.equal(parse({ urls: ['https://hec.example.net'], index: 'Main' }).success, false);
   assert.equal(parse({ urls: ['https://hec.example.net'], kinds: { 'no.such.kind': { index: 'x' } } }).success, false);
+});
+
+test("an ack wait not below the instance's timeoutMs is refused at its option, since the attempt would end first", async () => {
+  const load = (options: object, timeoutMs: number) =>
+    loadConnector(ConnectorInstanceSettings.parse({ name: 'hec', type: 'splunk-hec', timeoutMs, options: { urls: ['https://hec.example.net:8088'], token: TOKEN, ...options } }), 'connectors[0]', process.cwd());
+  await assert.rejects(load({ ack: true, ackTimeoutMs: 10_000 }, 10_000), /connectors\[0\]\.options\.ackTimeoutMs: 10000 ms must be below the instance's timeoutMs \(10000 ms\)/);
+  assert.equal((await load({ ack: true, ackTimeoutMs: 9_999 }, 10_000)).definition.type, 'splunk-hec');
+  assert.equal((await load({ ack: false, ackTimeoutMs: 20_000 }, 10_000)).definition.type, 'splunk-hec', 'without ack there is no wait');
 });
 
 describe('the HEC receiver follows the protocol', () => {
@@ -385,26 +396,43 @@ describe('splunk-hec connector on the wire', () => {
     receiver.reset();
     receiver.token = 'a-rotated-token';
     const { connector, log, clock } = await started({ urls: [receiver.url], refusedBenchMs: 400 });
+    // What the runner does with each retry's error.
+    const retries = new RetryLog(log.logger);
     const batch = sampleBatch(4);
-    const delivering = deliverFast(connector, batch);
+    const delivering = deliver(connector, batch, {
+      retry: FAST_RETRY,
+      timeoutMs: 5000,
+      signal: never,
+      isStale: () => false,
+      onRetry: ({ error }) => retries.failed(error, error.message, {}),
+    });
     await sleep(1000); // a window of real time to count the retries in: what is measured, not a condition
     const posts = receiver.eventRequests.length;
     receiver.token = TOKEN;
     const outcome = await delivering;
+    retries.delivered(batch.length);
     assert.ok(posts >= 2 && posts <= 3, `${posts} POSTs in one second with refusedBenchMs 400 (the runtime alone would retry every 100 ms)`);
     assert.deepEqual(outcome.kind === 'done' && outcome.deadLetters, []);
     assert.deepEqual(await receiver.received(), idsOf(batch));
-    const loud = () => log.records().filter((record) => record.level >= 50).map((record) => record.msg);
-    assert.deepEqual(loud(), ['HEC token rejected (code 4): fix the token; holding the stream']);
-    assert.ok(log.records().some((record) => record.msg === 'HEC accepts the token again; the stream resumes'));
+    const loud = () => log.records().filter((record) => record.level >= 50).map((record) => `${record.msg}: ${String(record.error)}`);
+    const refusal = (code: number, text: string) =>
+      `the sink refuses trustwire: batches are held and retried until that is fixed: POST ${receiver.url}/services/collector/event answered 403 Forbidden: ${text} (code ${code}): fix the token; holding the stream`;
+    assert.deepEqual(loud(), [refusal(4, 'Invalid token')]);
+    assert.ok(log.records().some((record) => record.msg === 'sends succeed again'));
 
-    // Another state, said once again.
+    // Another state, said once again; the endpoint left out meanwhile is not a reason to say it again.
     clock.advance(450); // past the refusal's bench
     receiver.tokenDisabled = true;
-    assert.equal((await connector.send(sampleBatch(4, 1), never)).kind, 'retry');
-    assert.equal((await connector.send(sampleBatch(4, 2), never)).kind, 'retry');
+    const refused = await connector.send(sampleBatch(4, 1), never);
+    assert.ok(refused.kind === 'retry' && refused.error instanceof SinkRefused, `a refused token is a retry whose error is SinkRefused (${refused.kind})`);
+    const benched = await connector.send(sampleBatch(4, 2), never);
+    assert.ok(benched.kind === 'retry' && !(benched.error instanceof SinkRefused) && benched.retryAfterMs! > 0, 'then the endpoint is left out');
+    clock.advance(450);
+    const again = await connector.send(sampleBatch(4, 3), never);
+    assert.ok(again.kind === 'retry' && again.error instanceof SinkRefused);
+    for (const { error } of [refused, benched, again]) retries.failed(error, error.message, {});
     await connector.stop();
-    assert.deepEqual(loud(), ['HEC token rejected (code 4): fix the token; holding the stream', 'HEC token rejected (code 1): fix the token; holding the stream']);
+    assert.deepEqual(loud(), [refusal(4, 'Invalid token'), refusal(1, 'Token disabled')]);
   });
 
   test('round robin across endpoints; a busy one is left out, health-checked, and taken back', async () => {

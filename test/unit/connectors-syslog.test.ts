@@ -11,7 +11,7 @@ import { conformanceSuite, sampleBatch } from '../../src/kit/index.js';
 import { SyslogTlsReceiver } from '../helpers/syslog-receiver.js';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { StreamSender } from '../../connectors/syslog/client.js';
+import { StreamSender } from '../../src/runtime/socket.js';
 import { silentLogger } from '../../src/log.js';
 import { eventually } from '../helpers/eventually.js';
 

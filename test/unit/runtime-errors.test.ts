@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HecRequestError } from '../../connectors/splunk-hec/client.js';
-import { TransportError as SyslogTransportError } from '../../connectors/syslog/client.js';
+import { TransportError as SyslogTransportError } from '../../src/runtime/socket.js';
 import { RelpProtocolError } from '../../connectors/syslog/relp.js';
 import { HttpError } from '../../src/api/errors.js';
 import { CliError } from '../../src/cli/errors.js';

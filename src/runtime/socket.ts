@@ -1,16 +1,47 @@
 /**
- * The syslog senders, on node:net, node:tls and node:dgram (the npm package syslog-client has no
- * octet counting, no client certificates, TLS fixed to 1.2, and loses in-flight messages on
- * reconnect). A stream connection is opened on first use and again after any failure, once for
- * every send waiting on it; the runtime's retries are the reconnect backoff. RELP is in relp.ts.
+ * The socket transport every stream- or datagram-speaking connector shares (the counterpart of
+ * OpenTelemetry's confignet, as http.ts is of confighttp): one client settings block
+ * (`connectTimeoutMs`, `settleMs`), a connection opened within its timeout (TCP, or TLS with its
+ * handshake done), an at-least-once writer for protocols that never answer (syslog over TCP and
+ * TLS, any line protocol), and UDP. On node:net, node:tls and node:dgram (the npm package
+ * syslog-client has no octet counting, no client certificates, TLS fixed to 1.2, and loses
+ * in-flight messages on reconnect). A stream connection is opened on first use and again after
+ * any failure, once for every send waiting on it; the runtime's retries are the reconnect backoff.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
-import { TransportError } from '../../src/errors.js';
+import { z } from 'zod';
+import { TransportError } from '../errors.js';
+import { abortable } from './contract.js';
 
 /** A failure to reach or write to the receiver (the base's TransportError, retriable); the message names the receiver, never a key. */
 export { TransportError };
+
+/**
+ * The socket client settings a connector spreads into its options (`...socketClientSettings()`),
+ * so every socket connector takes them under the same keys. `text` says what the connector's
+ * protocol makes of them.
+ */
+export function socketClientSettings(text: { connectTimeout?: string; settle?: string } = {}) {
+  return {
+    connectTimeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(5000)
+      .describe(text.connectTimeout ?? 'how long a connection may take, its TLS handshake included')
+      .meta({ examples: [2000] }),
+    settleMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(5000)
+      .default(50)
+      .describe(text.settle ?? 'how long written bytes must stay on a live connection before the batch counts as delivered')
+      .meta({ examples: [200] }),
+  };
+}
 
 export interface ConnectTarget {
   protocol: 'tcp' | 'tls';
@@ -56,19 +87,6 @@ export function openSocket(target: ConnectTarget, name = where(target)): { socke
     socket.once(event, done);
   });
   return { socket, ready };
-}
-
-/** Settles with `work`, or rejects with a TransportError as soon as `signal` aborts. */
-export function abortable<T>(work: Promise<T>, signal: AbortSignal, what = 'send aborted'): Promise<T> {
-  if (signal.aborted) return Promise.reject(new TransportError(what));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new TransportError(what));
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
-      (error: unknown) => (signal.removeEventListener('abort', onAbort), reject(error)),
-    );
-  });
 }
 
 export interface StreamTarget extends ConnectTarget {
