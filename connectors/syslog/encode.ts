@@ -3,62 +3,31 @@ import { formatCef } from '../../src/formats/cef.js';
 import { formatJson } from '../../src/formats/json.js';
 import { createLeefFormatter } from '../../src/formats/leef.js';
 import {
+  escapeLineBreaks,
   formatEventRfc3164,
   formatEventRfc5424Parts,
-  joinRfc5424Parts,
+  frameBatch,
+  PartsMessage,
   rfc5424PartsLength,
   SYSLOG_FACILITIES,
-  writeRfc5424Parts,
-  type Rfc5424Parts,
+  type Framing,
+  type SyslogMessage,
 } from '../../src/formats/syslog.js';
 import type { CanonicalEvent } from '../../src/model/events.js';
 import type { SyslogOptions } from './config.js';
 
-/**
- * One syslog message, not yet framed: its text and that text's length in UTF-8 bytes, measured
- * once. For LF framing the text is already escaped (a CR or LF inside becomes `#015` / `#012`).
- * An RFC 5424 message carries its `parts` too, which `frameBatch` writes as they are: the BOM
- * as its 3 bytes between two Latin-1 strings, never inside a JS string (which V8 would then
- * hold as UTF-16, about five times slower to measure and write); its `text` joins them when read.
- */
-export interface SyslogMessage {
-  readonly text: string;
-  bytes: number;
-  readonly parts?: Rfc5424Parts;
-}
-
-/** An RFC 5424 message as its parts; `text` only for a sender that wants the string (RELP). */
-class PartsMessage implements SyslogMessage {
-  constructor(
-    readonly parts: Rfc5424Parts,
-    readonly bytes: number,
-  ) {}
-
-  get text(): string {
-    return joinRfc5424Parts(this.parts);
-  }
-}
+// The framing is the format's (src/formats/syslog.ts); the connector names it for its senders and the bench.
+export { frameBatch, type Framing, type SyslogMessage };
 
 /** A message over maxMessageBytes when the options say dead-letter: its size. */
 export interface OversizeMessage {
   oversize: number;
 }
 
-export type Framing = 'octet-counting' | 'lf' | 'none';
-
 /** How the transport frames messages: UDP and RELP carry them bare (a datagram, a RELP frame with its own length). */
 export function framingOf(options: Pick<SyslogOptions, 'transport' | 'framing'>): Framing {
   if (options.transport === 'udp' || options.transport === 'relp') return 'none';
   return options.framing === 'lf' && options.transport === 'tcp' ? 'lf' : 'octet-counting';
-}
-
-const LINE_BREAKS = /[\r\n]/g;
-const lineBreakEscape = (char: string) => (char === '\n' ? '#012' : '#015');
-
-/** `value` with each CR or LF as `#015` / `#012`. */
-function escapeLineBreaks(value: string): string {
-  // indexOf runs in C++: on a 1 kB message (a rope, as CEF builds it) some 30× faster than a charCodeAt loop.
-  return value.indexOf('\n') === -1 && value.indexOf('\r') === -1 ? value : value.replace(LINE_BREAKS, lineBreakEscape);
 }
 
 /** Builds the encoder once per connector: body format, syslog header, the size check. */
@@ -95,48 +64,6 @@ export function createMessageEncoder(options: SyslogOptions): (event: CanonicalE
     const escaped = escapeLineBreaks(text);
     return escaped === text ? { text, bytes } : { text: escaped, bytes: Buffer.byteLength(escaped, 'utf8') };
   };
-}
-
-/** Decimal digits of a non-negative integer. */
-export function digits(value: number): number {
-  let count = 1;
-  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) count++;
-  return count;
-}
-
-/**
- * The framed messages of one batch in one allocation: `LEN SP MSG` each (octet counting, RFC
- * 6587 §3.4.1 / RFC 5425), `MSG LF` each (LF framing), or the bare messages back to back (for
- * UDP, which sends `subarray`s of it).
- */
-export function frameBatch(messages: readonly SyslogMessage[], framing: Framing): Buffer {
-  const counted = framing === 'octet-counting';
-  const lf = framing === 'lf';
-  let total = 0;
-  for (const message of messages) total += message.bytes + (counted ? digits(message.bytes) + 1 : lf ? 1 : 0);
-  const out = Buffer.allocUnsafe(total);
-  let at = 0;
-  for (const message of messages) {
-    if (counted) {
-      at = writeDecimal(out, at, message.bytes);
-      out[at++] = 0x20;
-    }
-    const parts = message.parts;
-    at = parts === undefined ? at + out.write(message.text, at, message.bytes, 'utf8') : writeRfc5424Parts(out, at, parts);
-    if (lf) out[at++] = 0x0a;
-  }
-  return out;
-}
-
-/** The decimal digits of a non-negative integer into `out` at `at`; the offset after them. */
-function writeDecimal(out: Buffer, at: number, value: number): number {
-  const end = at + digits(value);
-  let rest = value;
-  for (let i = end - 1; i >= at; i--) {
-    out[i] = 0x30 + (rest % 10);
-    rest = Math.floor(rest / 10);
-  }
-  return end;
 }
 
 export interface EncodedMessage {

@@ -23,8 +23,7 @@
  */
 import type { Socket } from 'node:net';
 import { openSocket, TransportError, where, type ConnectTarget } from '../../src/runtime/socket.js';
-import { digits, type SyslogMessage } from './encode.js';
-import { writeRfc5424Parts } from '../../src/formats/syslog.js';
+import { digits, writeRfc5424Parts, type SyslogMessage } from '../../src/formats/syslog.js';
 import { TrustwireError } from '../../src/errors.js';
 
 /** The largest TXNR; librelp's spec wraps to 1 after it. */

@@ -339,28 +339,89 @@ export function frameOctetCounting(message: string | Uint8Array): Buffer {
   return framed;
 }
 
-const LINE_BREAKS = /[\r\n]/g;
-
-function lineBreakEscape(char: string): string {
-  return char === '\n' ? '#012' : '#015';
+/**
+ * One syslog message, not yet framed: its text and that text's length in UTF-8 bytes, measured
+ * once. For LF framing the text is already escaped (a CR or LF inside becomes `#015` / `#012`).
+ * An RFC 5424 message carries its `parts` too, which `frameBatch` writes as they are: the BOM
+ * as its 3 bytes between two Latin-1 strings, never inside a JS string (which V8 would then
+ * hold as UTF-16, about five times slower to measure and write); its `text` joins them when read.
+ */
+export interface SyslogMessage {
+  readonly text: string;
+  bytes: number;
+  readonly parts?: Rfc5424Parts;
 }
 
-function hasLineBreak(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c === 0x0a || c === 0x0d) return true;
+/** An RFC 5424 message as its parts; `text` only for a sender that wants the string (RELP). */
+export class PartsMessage implements SyslogMessage {
+  constructor(
+    readonly parts: Rfc5424Parts,
+    readonly bytes: number,
+  ) {}
+
+  get text(): string {
+    return joinRfc5424Parts(this.parts);
   }
-  return false;
+}
+
+/** Octet counting (RFC 6587 §3.4.1, RFC 5425), LF (§3.4.2), or none (a UDP datagram, a RELP frame: each carries its length). */
+export type Framing = 'octet-counting' | 'lf' | 'none';
+
+const LINE_BREAKS = /[\r\n]/g;
+const lineBreakEscape = (char: string) => (char === '\n' ? '#012' : '#015');
+
+/** `value` with each CR or LF as `#015` / `#012`, for LF framing. */
+export function escapeLineBreaks(value: string): string {
+  // indexOf runs in C++: on a 1 kB message (a rope, as CEF builds it) some 30× faster than a charCodeAt loop.
+  return value.indexOf('\n') === -1 && value.indexOf('\r') === -1 ? value : value.replace(LINE_BREAKS, lineBreakEscape);
+}
+
+/** Decimal digits of a non-negative integer. */
+export function digits(value: number): number {
+  let count = 1;
+  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) count++;
+  return count;
+}
+
+/**
+ * The framed messages of one batch in one allocation: `LEN SP MSG` each (octet counting), `MSG
+ * LF` each (LF framing, the text already escaped), or the bare messages back to back (for UDP,
+ * which sends `subarray`s of it).
+ */
+export function frameBatch(messages: readonly SyslogMessage[], framing: Framing): Buffer {
+  const counted = framing === 'octet-counting';
+  const lf = framing === 'lf';
+  let total = 0;
+  for (const message of messages) total += message.bytes + (counted ? digits(message.bytes) + 1 : lf ? 1 : 0);
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const message of messages) {
+    if (counted) {
+      at = writeDecimal(out, at, message.bytes);
+      out[at++] = 0x20;
+    }
+    const parts = message.parts;
+    at = parts === undefined ? at + out.write(message.text, at, message.bytes, 'utf8') : writeRfc5424Parts(out, at, parts);
+    if (lf) out[at++] = 0x0a;
+  }
+  return out;
+}
+
+/** The decimal digits of a non-negative integer into `out` at `at`; the offset after them. */
+function writeDecimal(out: Buffer, at: number, value: number): number {
+  const end = at + digits(value);
+  let rest = value;
+  for (let i = end - 1; i >= at; i--) {
+    out[i] = 0x30 + (rest % 10);
+    rest = Math.floor(rest / 10);
+  }
+  return end;
 }
 
 /** RFC 6587 §3.4.2 non-transparent framing: the message and a LF; CR and LF inside become `#015` / `#012`. */
 export function frameLf(message: string): Buffer {
-  const text = hasLineBreak(message) ? message.replace(LINE_BREAKS, lineBreakEscape) : message;
-  const length = utf8Length(text);
-  const framed = Buffer.allocUnsafe(length + 1);
-  framed.write(text, 0, 'utf8');
-  framed[length] = 0x0a;
-  return framed;
+  const text = escapeLineBreaks(message);
+  return frameBatch([{ text, bytes: utf8Length(text) }], 'lf');
 }
 
 // ---- canonical events ---------------------------------------------------------------------
