@@ -1,5 +1,5 @@
 /**
- * The import graph of src/ and connectors/, held to the layers the code is built in: each file
+ * The import graph of src/, connectors/ and scripts/kafka/, held to the layers the code is built in: each file
  * imports only from its own layer or the ones below it, and no files import each other in a
  * circle, and none imports from scripts/. `npm run layers` prints what breaks the order;
  * test/unit/layers.test.ts fails on it.
@@ -57,7 +57,7 @@ function sourceFiles(dir: string): string[] {
 /** Every relative import of every file: file → the files it imports (static and dynamic, type-only included). */
 export function importGraph(): Map<string, string[]> {
   const graph = new Map<string, string[]>();
-  for (const file of [...sourceFiles('src'), ...sourceFiles('connectors')]) {
+  for (const file of [...sourceFiles('src'), ...sourceFiles('connectors'), ...sourceFiles('scripts/kafka')]) {
     const text = readFileSync(join(ROOT, file), 'utf8');
     const targets = new Set<string>();
     for (const match of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g)) {
@@ -73,7 +73,8 @@ export function importGraph(): Map<string, string[]> {
 export interface Violation {
   from: string;
   to: string;
-  fromLayer: Layer;
+  /** 'scripts': the local broker tooling, which may import only src's base (and paths.ts). */
+  fromLayer: Layer | 'scripts';
   /** 'scripts': an import of the tooling under scripts/, above every layer. */
   toLayer: Layer | 'scripts';
 }
@@ -83,10 +84,19 @@ export function mayImportScript(from: string, to: string): boolean {
   return layerOf(from) === 'cli' && to.startsWith('scripts/kafka/');
 }
 
-/** Imports from a layer above the importer's, and imports of scripts/ (but src/cli's of scripts/kafka/). */
+/** What the local broker tooling (scripts/kafka/) may import of src/: the base layer, and where the project's files live. */
+export function toolingMayImport(to: string): boolean {
+  return layerOf(to) === 'base' || to === 'src/embedded/paths.ts';
+}
+
+/** Imports from a layer above the importer's, imports of scripts/ (but src/cli's of scripts/kafka/), and the tooling's imports of src/ beyond its base. */
 export function violations(graph: Map<string, string[]>): Violation[] {
   const found: Violation[] = [];
   for (const [from, targets] of graph) {
+    if (from.startsWith('scripts/kafka/')) {
+      for (const to of targets) if (to.startsWith('src/') && !toolingMayImport(to)) found.push({ from, to, fromLayer: 'scripts', toLayer: layerOf(to) ?? 'scripts' });
+      continue;
+    }
     const fromLayer = layerOf(from);
     if (fromLayer === undefined) continue;
     for (const to of targets) {

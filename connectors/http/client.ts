@@ -1,5 +1,5 @@
 import type { SendResult } from '../../src/runtime/contract.js';
-import { resultOfExchange, resultOfStatus, type HttpClient } from '../../src/runtime/http.js';
+import { resultOfExchange, type HttpClient } from '../../src/runtime/http.js';
 import type { EncodedBody } from './encode.js';
 
 /** Where and how requests go; built once by the connector from its options. */
@@ -24,17 +24,4 @@ export async function sendRequest(target: HttpTarget, encoded: EncodedBody, even
     signal,
   );
   return resultOfExchange(exchange, { what: `${target.method} ${target.shownUrl}`, batch: { events, bytes: body.length } });
-}
-
-export interface ResponseSummary {
-  status: number;
-  statusText: string;
-  retryAfter: string | null;
-  /** The start of the body. */
-  snippet: string;
-}
-
-/** The runtime's sorting of answers (src/runtime/http.ts, classifyStatus), worded for a webhook. */
-export function resultOfResponse(response: ResponseSummary, request: { what: string; events: number; bytes: number }, now = Date.now()): SendResult {
-  return resultOfStatus(response, { what: request.what, batch: { events: request.events, bytes: request.bytes } }, now);
 }

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { resultOfStatus } from '../../src/runtime/http.js';
 import http from '../../connectors/http/index.js';
-import { resultOfResponse } from '../../connectors/http/client.js';
 import { parseRetryAfter, scrub, shownUrl } from '../../src/runtime/http.js';
 import { formatNdjson } from '../../src/formats/json.js';
 import { conformanceSuite, sampleBatch } from '../../src/kit/index.js';
@@ -35,9 +35,10 @@ conformanceSuite({
   partial: false,
 });
 
-const what = { what: 'POST https://siem.example.net/hook', events: 3, bytes: 2048 };
+// The connector's answers are the runtime's sorting (src/runtime/http.ts), worded for its request.
+const what = { what: 'POST https://siem.example.net/hook', batch: { events: 3, bytes: 2048 } };
 const answer = (status: number, retryAfter: string | null = null, snippet = '') =>
-  resultOfResponse({ status, statusText: '', retryAfter, snippet }, what, Date.parse('2026-11-26T12:00:00Z'));
+  resultOfStatus({ status, statusText: '', retryAfter, snippet }, what, Date.parse('2026-11-26T12:00:00Z'));
 
 test('2xx answers are delivered', () => {
   for (const status of [200, 201, 202, 204]) assert.deepEqual(answer(status), { kind: 'ok' });
