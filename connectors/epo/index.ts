@@ -19,7 +19,8 @@ export default defineConnector({
     /** What this connector last left each host's tags in (`aspect\0system` → state); forgotten at restart, when re-applying is harmless. */
     const tagsSet = new Map<string, TagState>();
     /** Events the server accepted whose tag commands are still to succeed: a retry does not post them again. */
-    const pending = new PendingIds(PENDING_MAX, PENDING_TTL_MS);
+    let now: () => number = Date.now;
+    const pending = new PendingIds(PENDING_MAX, PENDING_TTL_MS, () => now());
     let events: EpoServer | undefined;
     let webApi: EpoServer | undefined;
 
@@ -34,6 +35,7 @@ export default defineConnector({
 
     return {
       async start(ctx) {
+        now = ctx.now ?? Date.now;
         const settings = { username: options.username, password: options.password.reveal(), tls: options.tls, compression: options.compression, scrubber: Scrubber.of(options) };
         events = epoServer({ ...settings, origin: new URL(options.url).origin });
         webApi = options.tags.url === undefined ? events : epoServer({ ...settings, origin: new URL(options.tags.url).origin });
@@ -99,6 +101,7 @@ class PendingIds {
   constructor(
     private readonly max: number,
     private readonly ttlMs: number,
+    private readonly now: () => number,
   ) {}
 
   has(id: string): boolean {
@@ -106,7 +109,7 @@ class PendingIds {
   }
 
   add(batch: ReadonlyArray<{ id: string }>): void {
-    const now = Date.now();
+    const now = this.now();
     for (const { id } of batch) {
       this.#ids.delete(id);
       this.#ids.set(id, now);
@@ -121,7 +124,7 @@ class PendingIds {
     for (const { id } of batch) this.#ids.delete(id);
   }
 
-  expire(now = Date.now()): void {
+  expire(now = this.now()): void {
     for (const [id, at] of this.#ids) {
       if (now - at < this.ttlMs) break;
       this.#ids.delete(id);

@@ -59,11 +59,11 @@ describe('epo connector against an ePO-style server', () => {
     await receiver.stop();
   });
 
-  async function started(overrides: Record<string, unknown> = {}, log: CapturedLogger | undefined = undefined): Promise<SinkConnector> {
+  async function started(overrides: Record<string, unknown> = {}, log: CapturedLogger | undefined = undefined, now?: () => number): Promise<SinkConnector> {
     receiver.reset();
     const options = epo.configSchema.parse({ url: receiver.url, username: receiver.username, password: receiver.password, tls: { ca: receiver.caFile }, ...overrides });
     const connector = epo.create(options);
-    await connector.start({ name: 'epo-test', logger: log?.logger ?? silentLogger, kafka: { produce: async () => {} } });
+    await connector.start({ name: 'epo-test', logger: log?.logger ?? silentLogger, kafka: { produce: async () => {} }, ...(now && { now }) });
     running.push(connector);
     return connector;
   }
@@ -174,6 +174,20 @@ describe('epo connector against an ePO-style server', () => {
     assert.deepEqual(await connector.send(batch, never), { kind: 'ok' });
     assert.deepEqual(receiver.tagsOf(KVM), ['TXT: Untrusted']);
     assert.deepEqual(await receiver.received(), batch.map((event) => event.id), 'each event posted once');
+  });
+
+  test('accepted events whose tags failed are remembered for an hour: a resend after that posts them again rather than lose them', async () => {
+    let ahead = 0;
+    const connector = await started({}, undefined, () => Date.now() + ahead);
+    receiver.failWebApi({ body: 'Error 0 :\r\nDatabase connection lost', times: 2 });
+    const batch = [trustChange('untrusted', 'trusted'), sampleEvent('admin.action')];
+    assert.equal((await connector.send(batch, never)).kind, 'retry');
+    assert.equal((await connector.send(batch, never)).kind, 'retry');
+    assert.equal(receiver.events.length, 2, 'within the hour, a resend only redoes the tags');
+    ahead = 60 * 60 * 1000; // the connector's clock, an hour on
+    assert.deepEqual(await connector.send(batch, never), { kind: 'ok' });
+    assert.equal(receiver.events.length, 4, 'past it, the ids are forgotten and the events posted again: a duplicate, never a loss');
+    assert.deepEqual(receiver.tagsOf(KVM), ['TXT: Untrusted']);
   });
 
   test('an unknown tag (`Error 2 :` with HTTP 200) dead-letters the events that asked for it; the others are delivered', async () => {
