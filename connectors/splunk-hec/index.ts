@@ -17,7 +17,8 @@ export default defineConnector({
   type: 'splunk-hec',
   summary: 'sends HEC event JSON to Splunk HTTP Event Collectors, round robin, with indexer acknowledgment',
   configSchema: SplunkHecOptions,
-  attemptWaits: (options): Record<string, number> => (options.ack ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
+  // A health check runs inside the attempt that finds an endpoint back from its bench; an acknowledgment wait inside the attempt that posted.
+  attemptWaits: (options) => ({ requestTimeoutMs: options.requestTimeoutMs, ...(options.ack && { ackTimeoutMs: options.ackTimeoutMs }) }),
   create: (options): SinkConnector => {
     const encode = createEncoder(options);
     // One request channel per connector instance: HEC keeps acknowledgments per channel.

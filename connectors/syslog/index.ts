@@ -29,6 +29,9 @@ export default defineConnector({
   type: 'syslog',
   summary: 'CEF, LEEF or JSON in RFC 5424 / 3164 syslog over UDP, TCP (octet-counted or LF), TLS or RELP',
   configSchema: SyslogOptions,
+  // Connecting (and RELP's open), and for tcp and tls the settling of the written bytes, happen inside one send attempt.
+  attemptWaits: ({ transport, connectTimeoutMs, settleMs }): Record<string, number> =>
+    transport === 'udp' ? {} : transport === 'relp' ? { connectTimeoutMs } : { connectTimeoutMs, settleMs },
   create: (options): SinkConnector => {
     const encode = createMessageEncoder(options);
     const framing = framingOf(options);

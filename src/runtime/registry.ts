@@ -82,9 +82,10 @@ export async function loadConnector(
     const [first, ...more] = fieldErrors(parsed.error, 'options');
     throw new ConnectorRefused(settings.name, `${at}.${first!.path}`, first!.message, more.map((e) => ({ path: `${at}.${e.path}`, reason: e.message })));
   }
-  for (const [option, ms] of Object.entries(definition.attemptWaits?.(parsed.data) ?? {})) {
-    if (ms >= settings.timeoutMs) throw refuse(`options.${option}`, `${ms} ms must be below the instance's timeoutMs (${settings.timeoutMs} ms), which ends a send attempt first`);
-  }
+  const tooLong = Object.entries(definition.attemptWaits?.(parsed.data) ?? {})
+    .filter(([, ms]) => ms >= settings.timeoutMs)
+    .map(([option, ms]) => ({ path: `${at}.options.${option}`, reason: `${ms} ms must be below the instance's timeoutMs (${settings.timeoutMs} ms), which ends a send attempt first` }));
+  if (tooLong.length > 0) throw new ConnectorRefused(settings.name, tooLong[0]!.path, tooLong[0]!.reason, tooLong.slice(1));
   return { definition, options: parsed.data };
 }
 

@@ -11,6 +11,8 @@ import { conformanceSuite, sampleBatch } from '../../src/kit/index.js';
 import { SyslogTlsReceiver } from '../helpers/syslog-receiver.js';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { loadConnector } from '../../src/runtime/registry.js';
+import { ConnectorInstanceSettings } from '../../src/runtime/settings.js';
 import { StreamSender } from '../../src/runtime/socket.js';
 import { silentLogger } from '../../src/log.js';
 import { eventually } from '../helpers/eventually.js';
@@ -40,6 +42,16 @@ test('tls refuses LF framing, and TLS settings without tls transport', () => {
   assert.deepEqual(lf.error?.issues.map((i) => [i.path.join('.'), i.message]), [['framing', 'tls carries octet-counted frames only (RFC 5425)']]);
   const stray = syslog.configSchema.safeParse({ host: 'h', transport: 'tcp', tls: { ca: EXAMPLE_CA } });
   assert.deepEqual(stray.error?.issues.map((i) => i.path.join('.')), ['tls']);
+});
+
+test("waits inside an attempt (connecting, settling) not below the instance's timeoutMs are refused at their option; udp has none", async () => {
+  const load = (options: object) =>
+    loadConnector(ConnectorInstanceSettings.parse({ name: 'siem', type: 'syslog', timeoutMs: 1000, options: { host: '127.0.0.1', ...options } }), 'connectors[0]', process.cwd());
+  await assert.rejects(load({ transport: 'tcp', connectTimeoutMs: 500, settleMs: 1000 }), /connectors\[0\]\.options\.settleMs: 1000 ms must be below the instance's timeoutMs \(1000 ms\)/);
+  await assert.rejects(load({ transport: 'tls', settleMs: 1000 }), /options\.connectTimeoutMs: 5000 ms must be below .*; connectors\[0\]\.options\.settleMs: 1000 ms must be below/, 'every wait named at once');
+  await assert.rejects(load({ transport: 'relp', connectTimeoutMs: 5000 }), /connectors\[0\]\.options\.connectTimeoutMs: 5000 ms must be below/);
+  assert.equal((await load({ transport: 'relp', connectTimeoutMs: 900, settleMs: 1000 })).definition.type, 'syslog', 'relp waits for answers, not a settle time');
+  assert.equal((await load({ transport: 'udp', connectTimeoutMs: 5000, settleMs: 1000 })).definition.type, 'syslog');
 });
 
 test('a message over maxMessageBytes is cut UTF-8 safe, or dead-lettered, never split', () => {
