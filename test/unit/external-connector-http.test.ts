@@ -20,8 +20,7 @@ const TOKEN = 'ndjson-outside-token-5d2e91';
 const FIXTURE = new URL('../fixtures/external-connector/ndjson-webhook.ts', import.meta.url);
 const source = readFileSync(FIXTURE, 'utf8');
 
-// Loaded before any test is declared: under --test-force-exit a file whose declared tests are
-// done ends, and suites declared after a top-level await would never run.
+// Loaded before any test is declared, so that every suite of the file is known from the start.
 const outside = mkdtempSync(join(tmpdir(), 'operator-http-connectors-'));
 after(() => rmSync(outside, { recursive: true, force: true }));
 const entry = pathToFileURL(fileURLToPath(new URL('../../src/connector.ts', import.meta.url))).href;
