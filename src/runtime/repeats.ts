@@ -1,6 +1,6 @@
 /**
  * Saying a standing problem once: a refused token, a retry that fails the same way at every
- * attempt. Each topic (`credentials`, `send`) holds the problem last said; the same problem again
+ * attempt. Each topic (`refused`, `send`, a connector's own) holds the problem last said; the same problem again
  * goes to debug, a different one is said again, and the first success after it says so once.
  * The runner says its retries through RetryLog; a connector takes a RepeatLog for its own topics
  * (a setting the sink disagrees with).
