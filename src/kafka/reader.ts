@@ -23,6 +23,13 @@ export interface ReadOptions {
 
 type BufferMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 
+/** How far a reader has fetched: the next offset of a partition, whether every fetched record was handed out. */
+interface FetchProgress {
+  position(partition: number): bigint;
+  handedOut(): boolean;
+  onFetch(listener: () => void): void;
+}
+
 
 /**
  * A throwaway group member that reads a whole topic from its beginning and commits nothing, until
@@ -34,14 +41,15 @@ async function readFromBeginning(
   topic: string,
   readCommitted: boolean,
   onMessage: (message: BufferMessage) => void,
-): Promise<{ done: Promise<void>; close(): Promise<void>; joined: Promise<void> }> {
+  maxWaitTime = 500,
+): Promise<{ done: Promise<void>; close(): Promise<void>; joined: Promise<void>; progress: FetchProgress }> {
   const isolationLevel = readCommitted ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED;
   const consumer = new ReadCommittedConsumer({
     ...client.options(prefix, { retries: 5, retryDelay: 500 }),
     groupId: `trustwire-${prefix}-${randomUUID()}`,
     autocommit: false,
     isolationLevel,
-    maxWaitTime: 500,
+    maxWaitTime,
     maxBytes: FETCH_MAX_BYTES,
     maxBytesPerPartition: FETCH_PARTITION_MAX_BYTES,
   });
@@ -58,15 +66,21 @@ async function readFromBeginning(
     fallbackMode: MessagesStreamFallbackModes.EARLIEST,
     autocommit: false,
     isolationLevel,
-    maxWaitTime: 500,
+    maxWaitTime,
     maxBytes: FETCH_MAX_BYTES,
     maxBytesPerPartition: FETCH_PARTITION_MAX_BYTES,
   });
   stream.on('data', onMessage);
   stream.on('error', (error: Error) => failed(error));
+  const progress: FetchProgress = {
+    position: (partition) => stream.offsetsToFetch.get(`${topic}:${partition}`) ?? 0n,
+    handedOut: () => stream.readableLength === 0,
+    onFetch: (listener) => void stream.on('fetch', listener),
+  };
   return {
     done,
     joined,
+    progress,
     async close() {
       await closeWithin(async () => {
         await stream.close().catch(() => {});
@@ -231,54 +245,39 @@ export async function readTopicToEnd(client: KafkaClient, topic: string, timeout
     await offsets.close();
   }
   if (ends.every((end) => end === 0n)) return [];
-  const isolationLevel = FetchIsolationLevels.READ_COMMITTED;
-  const consumer = new ReadCommittedConsumer({
-    ...client.options('read-to-end', { retries: 5, retryDelay: 500 }),
-    groupId: `trustwire-read-to-end-${randomUUID()}`,
-    autocommit: false,
-    isolationLevel,
-    maxWaitTime: 200,
-  });
   const records: IncomingRecord[] = [];
-  const position = (stream: { offsetsToFetch: Map<string, bigint> }, partition: number) => stream.offsetsToFetch.get(`${topic}:${partition}`) ?? 0n;
+  let check = () => {};
+  const reader = await readFromBeginning(
+    client,
+    'read-to-end',
+    topic,
+    true,
+    (message) => {
+      if (message.offset < (ends[message.partition] ?? 0n)) records.push(toRecord(message));
+      setImmediate(check);
+    },
+    200,
+  );
+  const { position } = reader.progress;
+  let timer: NodeJS.Timeout | undefined;
   try {
-    const stream = await consumer.consume({
-      topics: [topic],
-      mode: MessagesStreamModes.EARLIEST,
-      fallbackMode: MessagesStreamFallbackModes.EARLIEST,
-      autocommit: false,
-      isolationLevel,
-      maxWaitTime: 200,
-    });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const reached = () => ends.every((end, partition) => position(stream, partition) >= end);
-        const timer = setTimeout(() => {
-          const short = ends.flatMap((end, partition) => (position(stream, partition) < end ? [`${partition} at ${position(stream, partition)} of ${end}`] : []));
+    await Promise.race([
+      reader.done,
+      new Promise<void>((resolve, reject) => {
+        timer = setTimeout(() => {
+          const short = ends.flatMap((end, partition) => (position(partition) < end ? [`${partition} at ${position(partition)} of ${end}`] : []));
           reject(new Error(`timed out after ${timeoutMs} ms reading ${topic} to its high watermark (partitions ${short.join(', ')})`));
         }, timeoutMs);
-        const check = () => {
-          // The position moves past a fetched batch before its records are handed out: wait for them too.
-          if (reached() && stream.readableLength === 0) {
-            clearTimeout(timer);
-            resolve();
-          }
+        // The position moves past a fetched batch before its records are handed out: wait for them too.
+        check = () => {
+          if (ends.every((end, partition) => position(partition) >= end) && reader.progress.handedOut()) resolve();
         };
-        stream.on('data', (message) => {
-          if (message.offset < (ends[message.partition] ?? 0n)) records.push(toRecord(message));
-          setImmediate(check);
-        });
-        stream.on('fetch', () => setImmediate(check));
-        stream.on('error', (error: Error) => {
-          clearTimeout(timer);
-          reject(error);
-        });
-      });
-    } finally {
-      await closeWithin(() => stream.close());
-    }
+        reader.progress.onFetch(() => setImmediate(check));
+      }),
+    ]);
   } finally {
-    await closeWithin(() => consumer.close(true));
+    clearTimeout(timer);
+    await reader.close();
   }
   return records;
 }
